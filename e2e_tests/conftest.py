@@ -1,0 +1,148 @@
+"""Fixtures for end-to-end tests: the real server, Debian's Chromium with a fake camera, and
+pages that fail the test on any console error, page error or request to another origin."""
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from clips.y4m import quadrant_frames, write_y4m
+from tests.server_process import start_server, stop_server
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("VBG_CHROMIUM", "/usr/bin/chromium")
+# Clip size Chromium's fake camera plays; small so software decoding and WebGL stay cheap here.
+CLIP_WIDTH, CLIP_HEIGHT, CLIP_FPS = 640, 360, 30
+QUADRANT_COLOURS = ((220, 40, 40), (40, 200, 60), (40, 70, 220), (230, 210, 40))
+
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+BASE_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream"]
+AUTO_ACCEPT_CAMERA_ARGS = ["--use-fake-ui-for-media-stream"]
+
+pytestmark = [pytest.mark.e2e]
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder drives a real browser: mark it e2e and slow."""
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def server():
+    running = start_server()
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="session")
+def quadrant_clip(tmp_path_factory) -> Path:
+    """A 2-second clip: four coloured quadrants and a marker that moves every frame."""
+    path = tmp_path_factory.mktemp("clips") / "quadrants.y4m"
+    write_y4m(path, quadrant_frames(CLIP_WIDTH, CLIP_HEIGHT, 2 * CLIP_FPS, QUADRANT_COLOURS), CLIP_FPS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def launch(playwright_driver):
+    """launch(clip=None, camera=True, accept_camera=True, args=()) -> Browser, closed after the test."""
+    browsers = []
+
+    def _launch(clip: Path | None = None, camera: bool = True, accept_camera: bool = True, args=()):
+        launch_args = list(BASE_ARGS)
+        if camera:
+            launch_args += FAKE_CAMERA_ARGS
+            if clip is not None:
+                launch_args.append(f"--use-file-for-fake-video-capture={clip}")
+        if accept_camera:
+            launch_args += AUTO_ACCEPT_CAMERA_ARGS
+        launch_args += list(args)
+        browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=launch_args)
+        browsers.append(browser)
+        return browser
+
+    yield _launch
+    for browser in browsers:
+        browser.close()
+
+
+POLL_INTERVAL_S = 0.05
+
+
+def wait_until(page, expression: str, timeout_s: float = 30.0):
+    """Poll a JS expression until it is truthy and return its value.
+
+    Playwright's wait_for_function compiles its predicate with eval, which our CSP rightly
+    forbids; page.evaluate goes through the DevTools protocol and is not subject to the CSP.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(f"() => ({expression})")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_s} s: {expression}")
+        time.sleep(POLL_INTERVAL_S)
+
+
+@dataclass
+class WatchedPage:
+    """A page plus everything it said and asked for."""
+
+    page: object
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        """Fail on any console error or uncaught exception."""
+        problems = self.console_errors + self.page_errors
+        assert not problems, "the page reported errors:\n" + "\n".join(problems)
+
+
+def watch(page) -> WatchedPage:
+    """Record a page's console errors, page errors and requests."""
+    watched = WatchedPage(page)
+    page.on("console", lambda msg: msg.type == "error" and watched.console_errors.append(f"console: {msg.text} @ {msg.location}"))
+    page.on("pageerror", lambda exc: watched.page_errors.append(f"pageerror: {exc}"))
+    page.on("request", lambda request: watched.requests.append(request.url))
+    return watched
+
+
+@pytest.fixture
+def open_page(launch):
+    """open_page(url, clip=..., **launch_kwargs) -> WatchedPage that must stay free of errors."""
+    pages: list[WatchedPage] = []
+
+    def _open(url: str, clip: Path | None = None, expect_errors: bool = False, **launch_kwargs) -> WatchedPage:
+        browser = launch(clip=clip, **launch_kwargs)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        watched = watch(context.new_page())
+        if not expect_errors:
+            pages.append(watched)
+        watched.page.goto(url)
+        return watched
+
+    yield _open
+    for watched in pages:
+        watched.assert_clean()

@@ -1,0 +1,91 @@
+"""The first page in a real Chromium: isolation, the runtime, the camera path and its failures."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from e2e_tests.conftest import QUADRANT_COLOURS, wait_until
+
+# YUV 4:2:0 round trip plus canvas scaling: colours come back within a few levels.
+COLOUR_TOLERANCE = 24  # 8-bit levels per channel
+FRAMES_BEFORE_CHECK = 10
+PAGE_TIMEOUT_S = 30
+PAGE_TIMEOUT_MS = PAGE_TIMEOUT_S * 1000
+
+
+def _wait_runtime(page):
+    wait_until(page, "window.vbg && window.vbg.runtime !== null", PAGE_TIMEOUT_S)
+
+
+def _canvas_pixels(page) -> np.ndarray:
+    png = page.locator("#output").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _start_camera(page, frames=FRAMES_BEFORE_CHECK):
+    page.get_by_role("button", name="Enable camera").click()
+    wait_until(page, f"window.vbg.frames > {frames}", PAGE_TIMEOUT_S)
+
+
+def test_page_is_isolated_and_reports_runtime(server, open_page, quadrant_clip):
+    watched = open_page(server.url, clip=quadrant_clip)
+    page = watched.page
+    _wait_runtime(page)
+    assert page.evaluate("crossOriginIsolated") is True
+    runtime = page.evaluate("window.vbg.runtime")
+    assert runtime["version"] == "1.30.0"
+    assert "wasm" in runtime["backends"]
+    assert runtime["threads"] >= 1
+    assert page.locator('[data-status="isolated"]').inner_text() == "yes"
+    assert page.locator('[data-status="ort-version"]').inner_text() == "1.30.0"
+    assert "wasm" in page.locator('[data-status="backends"]').inner_text()
+
+
+def test_camera_frames_reach_the_canvas(server, open_page, quadrant_clip):
+    page = open_page(server.url, clip=quadrant_clip).page
+    _start_camera(page)
+    first = _canvas_pixels(page)
+    height, width = first.shape[:2]
+    centres = [(height // 4, width // 4), (height // 4, 3 * width // 4),
+               (3 * height // 4, width // 4), (3 * height // 4, 3 * width // 4)]
+    for (y, x), expected in zip(centres, QUADRANT_COLOURS):
+        patch = first[y - 4: y + 4, x - 4: x + 4].reshape(-1, 3).mean(axis=0)
+        assert np.abs(patch - expected).max() <= COLOUR_TOLERANCE, (y, x, patch, expected)
+    # The marker moves every frame, so a later picture differs along the middle row.
+    frames = page.evaluate("window.vbg.frames")
+    wait_until(page, f"window.vbg.frames > {frames + 5}", PAGE_TIMEOUT_S)
+    later = _canvas_pixels(page)
+    middle = slice(height // 2 - 4, height // 2 + 4)
+    assert np.abs(later[middle].astype(int) - first[middle].astype(int)).max() > 100
+    assert page.locator('[data-status="camera"]').inner_text().endswith("fps")
+
+
+def test_no_request_leaves_the_origin(server, open_page, quadrant_clip):
+    watched = open_page(server.url, clip=quadrant_clip)
+    _wait_runtime(watched.page)
+    _start_camera(watched.page)
+    wait_until(watched.page, "window.vbg.model !== null || !document.querySelector('#message').hidden", PAGE_TIMEOUT_S)
+    foreign = [url for url in watched.requests
+               if not url.startswith(server.origin + "/") and not url.startswith(("data:", "blob:"))]
+    assert watched.requests, "the page made no requests at all"
+    assert not foreign, f"requests left the origin: {foreign}"
+
+
+@pytest.mark.parametrize(
+    "launch_kwargs, expected_title",
+    [
+        (dict(camera=True, accept_camera=False), "Camera access was denied."),
+        (dict(camera=False, accept_camera=True), "No camera was found."),
+    ],
+    ids=["denied", "missing"],
+)
+def test_camera_failure_is_explained(server, open_page, launch_kwargs, expected_title):
+    page = open_page(server.url, **launch_kwargs).page
+    page.get_by_role("button", name="Enable camera").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    assert expected_title in alert.inner_text()
+    assert 'press "Enable camera" again' in alert.inner_text()
+    # The user can try again without reloading.
+    assert page.get_by_role("button", name="Enable camera").is_enabled()

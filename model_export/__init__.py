@@ -1,0 +1,1 @@
+"""Build backend: data, model, training, export, quantization and evaluation of the portrait segmenter."""

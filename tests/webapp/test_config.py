@@ -1,0 +1,36 @@
+"""webapp/config.py and the application factory."""
+from pathlib import Path
+
+import pytest
+
+from webapp import create_app
+from webapp.config import DEFAULT_PORT, Config, TestConfig
+
+
+def test_defaults_serve_localhost_with_the_shipped_model():
+    config = Config.from_env(environ={})
+    assert (config.host, config.port, config.model, config.tls) == ("127.0.0.1", DEFAULT_PORT, "vbg-portrait", False)
+    assert config.ort_version == "1.30.0"
+
+
+def test_environment_then_flags_override_defaults():
+    environ = {"VBG_PORT": "9000", "VBG_HOST": "0.0.0.0", "VBG_TLS": "yes", "VBG_MODEL": "other"}
+    config = Config.from_env(environ=environ, port=9100)
+    assert (config.host, config.port, config.tls, config.model) == ("0.0.0.0", 9100, True, "other")
+
+
+@pytest.mark.parametrize("name, raw", [("VBG_PORT", "eighty"), ("VBG_PORT", "70000"), ("VBG_TLS", "maybe")])
+def test_bad_environment_values_are_named(name, raw):
+    with pytest.raises(ValueError, match=name):
+        Config.from_env(environ={name: raw})
+
+
+def test_factory_uses_the_given_config(tmp_path: Path):
+    config = TestConfig(models_dir=tmp_path)
+    app = create_app(config)
+    assert app.testing
+    assert app.config["VBG"] is config
+
+
+def test_missing_onnxruntime_web_is_reported(tmp_path: Path):
+    assert Config(node_modules=tmp_path).ort_version == "missing"

@@ -1,0 +1,37 @@
+"""Flask application: serves the page, the shipped model and a locally vendored onnxruntime-web."""
+import mimetypes
+
+from flask import Flask
+
+from webapp.config import Config
+
+# Python's table lacks or varies on these; browsers refuse a module script or a streaming-compiled
+# wasm served with the wrong type.
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("application/json", ".json")
+mimetypes.add_type("application/octet-stream", ".onnx")
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app from a Config (defaults read from the environment)."""
+    config = config or Config.from_env()
+    app = Flask(
+        __name__,
+        static_folder=str(config.static_dir),
+        static_url_path="/static",
+        template_folder="templates",
+    )
+    app.config.from_object(config)
+    app.config["VBG"] = config
+
+    from webapp.blueprints import models, pages, vendor
+    from webapp import caching, security
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(vendor.bp)
+    app.register_blueprint(models.bp)
+    security.init_app(app)
+    caching.init_app(app)
+    return app

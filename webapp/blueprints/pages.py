@@ -1,0 +1,44 @@
+"""The page a user opens, the health probe and the error pages."""
+from flask import Blueprint, current_app, jsonify, render_template, url_for
+from werkzeug.exceptions import HTTPException
+
+from webapp.blueprints.models import manifest_path
+
+bp = Blueprint("pages", __name__)
+
+
+def _client_config() -> dict:
+    """What the browser needs to start, handed over in a JSON block (no inline script under our CSP)."""
+    config = current_app.config["VBG"]
+    return {
+        "ortBase": url_for("vendor.onnxruntime_web", version=config.ort_version, filename=""),
+        "ortVersion": config.ort_version,
+        "modelManifestUrl": url_for("models.manifest", name=config.model),
+        "modelName": config.model,
+    }
+
+
+@bp.get("/")
+def index():
+    """The app page."""
+    return render_template("index.html", client_config=_client_config())
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and readiness: the runtime and the model are present on disk."""
+    config = current_app.config["VBG"]
+    ort_ok = (config.ort_dist / "ort.webgpu.min.mjs").is_file()
+    model_ok = manifest_path(config.model).is_file()
+    body = {
+        "status": "ok" if ort_ok and model_ok else "degraded",
+        "onnxruntime_web": config.ort_version if ort_ok else None,
+        "model": config.model if model_ok else None,
+    }
+    return jsonify(body), 200 if body["status"] == "ok" else 503
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """A plain page for 4xx/5xx that keeps every security header (no stack traces)."""
+    return render_template("error.html", error=error), error.code

@@ -1,0 +1,71 @@
+"""The `vbg` command: serve the app, or run a stage of the model build backend.
+
+    vbg serve [--host 0.0.0.0] [--port 8000] [--tls | --cert C --key K] [--dev]
+    vbg train|export|quantize|evaluate|teacher ...   (needs the `train` extra)
+"""
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from webapp.config import Config
+
+# Each build stage is a module of model_export with its own argparse `main(argv)`; importing it
+# lazily keeps `vbg serve` free of torch and onnx.
+BUILD_COMMANDS = {
+    "train": "model_export.train",
+    "export": "model_export.export",
+    "quantize": "model_export.quantize",
+    "evaluate": "model_export.evaluate",
+    "teacher": "model_export.teacher",
+}
+
+
+def _serve_parser(sub) -> None:
+    serve = sub.add_parser("serve", help="serve the app (production server; --dev for Flask's reloader)")
+    serve.add_argument("--host", help="interface to listen on (env VBG_HOST, default 127.0.0.1; 0.0.0.0 for the LAN)")
+    serve.add_argument("--port", type=int, help="TCP port (env VBG_PORT, default 8000)")
+    serve.add_argument("--model", help="name of the model manifest in --models-dir (env VBG_MODEL)")
+    serve.add_argument("--models-dir", type=Path, help="folder of model manifests and weights (env VBG_MODELS_DIR)")
+    serve.add_argument("--tls", action="store_true", default=None,
+                       help="serve HTTPS; generates a self-signed certificate unless --cert/--key (env VBG_TLS)")
+    serve.add_argument("--cert", type=Path, help="PEM certificate for --tls (env VBG_CERT)")
+    serve.add_argument("--key", type=Path, help="PEM private key for --tls (env VBG_KEY)")
+    serve.add_argument("--threads", type=int, help="request threads (env VBG_THREADS, default 8)")
+    serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `vbg` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in BUILD_COMMANDS:
+        module = importlib.import_module(BUILD_COMMANDS[argv[0]])
+        return module.main(argv[1:]) or 0
+
+    parser = argparse.ArgumentParser(prog="vbg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    for name in BUILD_COMMANDS:
+        sub.add_parser(name, help=f"model build stage (python -m {BUILD_COMMANDS[name]} --help)")
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        from webapp.server import serve
+
+        if args.cert or args.key:
+            args.tls = True
+        try:
+            config = Config.from_env(
+                host=args.host, port=args.port, model=args.model, models_dir=args.models_dir,
+                tls=args.tls, cert=args.cert, key=args.key, threads=args.threads, dev=args.dev or None,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        if config.ort_version == "missing":
+            parser.error(f"onnxruntime-web is not installed in {config.node_modules}: run `npm ci` first")
+        serve(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

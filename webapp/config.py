@@ -1,0 +1,110 @@
+"""Server configuration: one dataclass, filled from defaults, environment variables and CLI flags."""
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_MODEL = "vbg-portrait"
+# Versioned and content-addressed URLs never change meaning, so browsers may keep them for a year.
+IMMUTABLE_MAX_AGE_S = 365 * 24 * 3600
+ENV_PREFIX = "VBG_"
+
+
+def _ort_version(node_modules: Path) -> str:
+    package_json = node_modules / "onnxruntime-web" / "package.json"
+    try:
+        return json.loads(package_json.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "missing"
+
+
+@dataclass
+class Config:
+    """Everything the server needs; attribute names double as Flask config keys."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    model: str = DEFAULT_MODEL
+    models_dir: Path = REPO_ROOT / "static" / "models"
+    static_dir: Path = REPO_ROOT / "static"
+    node_modules: Path = REPO_ROOT / "node_modules"
+    tls: bool = False
+    cert: Path | None = None
+    key: Path | None = None
+    # Where a generated self-signed certificate is kept between runs.
+    instance_dir: Path = REPO_ROOT / "instance"
+    dev: bool = False
+    TESTING: bool = False
+    threads: int = 8
+    ort_version: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.ort_version:
+            self.ort_version = _ort_version(self.node_modules)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":
+        """Defaults, then VBG_* environment variables, then explicit overrides (CLI flags)."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for name, caster in _ENV_FIELDS.items():
+            raw = environ.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                try:
+                    values[name] = caster(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> "Config":
+        """A copy with some fields replaced."""
+        return replace(self, **overrides)
+
+    @property
+    def ort_dist(self) -> Path:
+        """Folder of the onnxruntime-web build files in node_modules."""
+        return self.node_modules / "onnxruntime-web" / "dist"
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected a boolean (1/0, true/false, yes/no, on/off)")
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError("port must be between 0 and 65535")
+    return port
+
+
+_ENV_FIELDS = {
+    "host": str,
+    "port": _port,
+    "model": str,
+    "models_dir": Path,
+    "node_modules": Path,
+    "tls": _bool,
+    "cert": Path,
+    "key": Path,
+    "instance_dir": Path,
+    "threads": int,
+}
+
+
+@dataclass
+class TestConfig(Config):
+    """Config for the test suite: Flask's testing mode, nothing read from the environment."""
+
+    __test__ = False  # a config, not a pytest test class
+
+    TESTING: bool = True
