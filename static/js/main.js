@@ -43,7 +43,7 @@ function startApp() {
       window.vbg.model = { name: config.modelName, precision: manifest.precision, firstRunMs: ms };
     } catch (error) {
       status.set(window.vbg.runtime ? 'model' : 'ort-version', 'unavailable', 'bad');
-      message.show({ name: error.name, title: 'Segmentation is not available.', advice: error.message });
+      message.show('model', { title: 'Segmentation is not available.', advice: error.message });
     }
   }
 
@@ -61,7 +61,7 @@ function startApp() {
   }
 
   async function enableCamera() {
-    message.clear();
+    message.clear('camera');
     enableButton.disabled = true;
     status.set('camera', 'starting…');
     try {
@@ -70,7 +70,7 @@ function startApp() {
       const [track] = state.stream.getVideoTracks();
       track.addEventListener('ended', () => {
         stopCamera();
-        message.show({ name: 'CameraError', title: 'The camera stopped.', advice: 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".' });
+        message.show('camera', { title: 'The camera stopped.', advice: 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".' });
       });
       video.srcObject = state.stream;
       await video.play();
@@ -90,7 +90,7 @@ function startApp() {
       closeCamera(state.stream);
       state.stream = null;
       status.set('camera', 'off', 'bad');
-      message.show(error);
+      message.show('camera', error);
       window.vbg.state = 'camera-error';
     } finally {
       enableButton.disabled = false;
