@@ -14,5 +14,5 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-scripts/setup.sh test,train
+scripts/setup.sh test,train,convert
 exec .venv/bin/python -m pytest tests e2e_tests "$@"
