@@ -34,7 +34,8 @@ def rgb_to_yuv420(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         raise ValueError(f"4:2:0 needs even width and height, got {width}x{height}")
     ycc = frame.astype(np.float32) / 255.0 @ _RGB_TO_YCBCR.T + _YCBCR_OFFSET  # (H, W, 3)
     luma = ycc[..., 0]
-    chroma = ycc[..., 1:].reshape(height // 2, 2, width // 2, 2, 2).mean(axis=(1, 3))  # (H/2, W/2, 2)
+    c = ycc[..., 1:]
+    chroma = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) * 0.25  # (H/2, W/2, 2)
     to_u8 = lambda plane: np.clip(np.rint(plane), 0, 255).astype(np.uint8)  # noqa: E731
     return to_u8(luma), to_u8(chroma[..., 0]), to_u8(chroma[..., 1])
 
