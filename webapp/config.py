@@ -8,7 +8,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# The model the WASM backend runs, and the fp32 one WebGPU runs (WebGPU has no int8 kernels).
 DEFAULT_MODEL = "vbg-portrait"
+DEFAULT_WEBGPU_MODEL = "vbg-portrait"
 # Versioned and content-addressed URLs never change meaning, so browsers may keep them for a year.
 IMMUTABLE_MAX_AGE_S = 365 * 24 * 3600
 ENV_PREFIX = "VBG_"
@@ -29,6 +31,7 @@ class Config:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     model: str = DEFAULT_MODEL
+    webgpu_model: str = DEFAULT_WEBGPU_MODEL
     models_dir: Path = REPO_ROOT / "static" / "models"
     static_dir: Path = REPO_ROOT / "static"
     node_modules: Path = REPO_ROOT / "node_modules"
@@ -91,6 +94,7 @@ _ENV_FIELDS = {
     "host": str,
     "port": _port,
     "model": str,
+    "webgpu_model": str,
     "models_dir": Path,
     "node_modules": Path,
     "tls": _bool,

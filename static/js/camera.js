@@ -87,3 +87,12 @@ export async function openCamera(constraints = DEFAULT_CAMERA, media = globalThi
 export function closeCamera(stream) {
   for (const track of stream?.getTracks() ?? []) track.stop();
 }
+
+/** The cameras the browser will name (labels appear once permission was granted). */
+export async function listCameras(media = globalThis.navigator?.mediaDevices) {
+  if (!media?.enumerateDevices) return [];
+  const devices = await media.enumerateDevices();
+  return devices
+    .filter((device) => device.kind === 'videoinput')
+    .map((device, index) => ({ deviceId: device.deviceId, label: device.label || `Camera ${index + 1}` }));
+}

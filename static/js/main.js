@@ -1,61 +1,189 @@
-/** Entry point: wire the page's controls to the camera, the render pipeline and the runtime. */
+/** Entry point: wire the page's controls to the camera, the segmenter and the render pipeline. */
 import { readClientConfig } from './config.js';
-import { openCamera, closeCamera, DEFAULT_CAMERA } from './camera.js';
-import { startFrameLoop } from './frame_loop.js';
+import { openCamera, closeCamera, listCameras, CameraError } from './camera.js';
 import { createPipeline } from './pipeline.js';
+import { createSession } from './session.js';
 import { loadRuntime } from './runtime.js';
 import { fetchManifest } from './model_manifest.js';
-import { checkModel } from './model_check.js';
+import { createSegmenterSupervisor } from './segmenter_supervisor.js';
+import { backendFromUrl } from './segmenter/backend_choice.js';
+import { startRecording, download } from './recorder.js';
 import { createStatusPanel } from './ui/status_panel.js';
 import { createMessageBox } from './ui/message.js';
+import { createSettingsStore, parseResolution, UPLOAD_IMAGE_ID } from './ui/settings_store.js';
+import { bindControls } from './ui/controls.js';
+import { createStatsOverlay } from './ui/stats_overlay.js';
+import { renderBuiltinBackground } from './backgrounds/builtin.js';
+import { loadUploadedImage } from './backgrounds/upload.js';
 
-// The frame counter is text in the DOM; updating it every frame would cost layout for nothing.
-const STATUS_REFRESH_FRAMES = 15;
+const STATS_REFRESH_MS = 250; // the overlay and the System panel update 4x per second
+const BACKGROUND_RENDER_SIZE = Object.freeze({ width: 1920, height: 1080 }); // px, built-ins are drawn once at this size
 
 function startApp() {
   const config = readClientConfig();
   const status = createStatusPanel(document.getElementById('status'));
   const message = createMessageBox(document.getElementById('message'));
+  const store = createSettingsStore(window.localStorage);
   const canvas = document.getElementById('output');
   const placeholder = document.getElementById('placeholder');
   const enableButton = document.getElementById('enable-camera');
   const stopButton = document.getElementById('stop-camera');
+  const statsOverlay = createStatsOverlay(document.getElementById('stats'));
+  // The raw camera, shown only in this page's preview for the before/after comparison; the
+  // outgoing stream is captured from the composited canvas alone.
   const video = document.createElement('video');
+  video.className = 'compare-video';
   video.muted = true;
   video.playsInline = true;
+  video.hidden = true;
+  canvas.after(video);
 
-  const state = { stream: null, stopLoop: null, pipeline: null, frames: 0 };
-  // Exposed for tests and diagnostics: read-only facts, never a way to change behaviour.
-  window.vbg = { state: 'starting', runtime: null, model: null, get frames() { return state.frames; } };
+  const app = {
+    manifest: null, manifestFp32: null, pipeline: null, session: null, supervisor: null,
+    stream: null, track: null, outputStream: null, recorder: null, uploadedImage: null, statsTimer: 0,
+  };
+  // Read-only facts for tests and diagnostics; nothing here changes behaviour.
+  window.vbg = {
+    state: 'starting', runtime: null, model: null, outputStream: null,
+    get frames() { return app.session?.stats.frames ?? 0; },
+    get stats() { return app.session ? { ...app.session.stats, gateEnabled: app.session.gate.enabled } : null; },
+  };
 
-  status.set('isolated', globalThis.crossOriginIsolated ? 'yes' : 'no (WASM runs on one thread)',
-    globalThis.crossOriginIsolated ? 'ok' : 'bad');
+  const look = () => store.get();
 
-  async function describeRuntime() {
+  const controls = bindControls(document, store, {
+    onUpload: async (file) => {
+      try {
+        const bitmap = await loadUploadedImage(file);
+        app.uploadedImage?.close?.();
+        app.uploadedImage = bitmap;
+        message.clear('upload');
+        store.update({ mode: 'image', imageId: UPLOAD_IMAGE_ID });
+        await applyBackgroundImage();
+        return bitmap;
+      } catch (error) {
+        message.show('upload', error);
+        return undefined;
+      }
+    },
+    onSnapshot: async () => {
+      if (!app.session) return;
+      const blob = await app.session.snapshot();
+      if (blob) download(blob, `vbg-${new Date().toISOString().replace(/[:.]/g, '-')}.png`);
+    },
+    onRecordToggle: async () => {
+      if (app.recorder) {
+        const recorder = app.recorder;
+        app.recorder = null;
+        controls.setRecording(false);
+        try {
+          download(await recorder.stop(), `vbg-${new Date().toISOString().replace(/[:.]/g, '-')}.webm`);
+        } catch (error) {
+          message.show('recording', error);
+        }
+        return;
+      }
+      try {
+        app.recorder = startRecording(app.outputStream);
+        message.clear('recording');
+        controls.setRecording(true);
+      } catch (error) {
+        message.show('recording', error);
+      }
+    },
+    onCompareChange: (showingBefore) => {
+      video.hidden = !showingBefore;
+    },
+  });
+
+  async function applyBackgroundImage() {
+    if (!app.pipeline) return;
+    const { imageId } = store.get();
+    if (imageId === UPLOAD_IMAGE_ID && app.uploadedImage) {
+      app.pipeline.setBackgroundImage(app.uploadedImage);
+      return;
+    }
+    const id = imageId === UPLOAD_IMAGE_ID ? null : imageId;
+    if (!id) return;
+    const bitmap = await renderBuiltinBackground(id, BACKGROUND_RENDER_SIZE.width, BACKGROUND_RENDER_SIZE.height);
+    if (store.get().imageId === imageId) app.pipeline.setBackgroundImage(bitmap);
+    bitmap.close?.();
+  }
+
+  function showSegmentationProblem(error) {
+    if (error) message.show('segmentation', { title: error.title ?? 'Segmentation failed.', advice: error.advice ?? error.message });
+    else message.clear('segmentation');
+  }
+
+  async function loadModel() {
     try {
       const runtime = await loadRuntime(config);
       status.set('ort-version', runtime.version);
       status.set('backends', `${runtime.backends.join(', ')} · ${runtime.threads} WASM thread${runtime.threads > 1 ? 's' : ''}`);
       window.vbg.runtime = { version: runtime.version, backends: runtime.backends, isolated: runtime.isolated, threads: runtime.threads };
-      const manifest = await fetchManifest(config.modelManifestUrl);
-      const { ms } = await checkModel(runtime.ort, manifest);
-      status.set('model', `${config.modelName} · ${manifest.precision} · ${manifest.input.shape.join('x')} · ${ms.toFixed(1)} ms first run`);
-      window.vbg.model = { name: config.modelName, precision: manifest.precision, firstRunMs: ms };
+      controls.setBackends(runtime.backends, store.get().backend);
     } catch (error) {
-      status.set(window.vbg.runtime ? 'model' : 'ort-version', 'unavailable', 'bad');
-      message.show('model', { title: 'Segmentation is not available.', advice: error.message });
+      status.set('ort-version', 'unavailable', 'bad');
+      message.show('runtime', { title: 'Segmentation is not available.', advice: error.message });
+      return;
     }
+    try {
+      app.manifest = await fetchManifest(config.modelManifestUrl);
+      app.manifestFp32 = config.webgpuModelManifestUrl === config.modelManifestUrl
+        ? app.manifest
+        : await fetchManifest(config.webgpuModelManifestUrl).catch(() => app.manifest);
+    } catch (error) {
+      status.set('model', 'unavailable', 'bad');
+      message.show('model', { title: 'Segmentation is not available.', advice: error.message });
+      return;
+    }
+    status.set('model', `${config.modelName} · ${app.manifest.precision} · ${app.manifest.input.shape.join('x')} · loading…`);
+    app.supervisor = createSegmenterSupervisor({
+      ortBase: config.ortBase,
+      manifest: app.manifest,
+      manifestFp32: app.manifestFp32,
+      onReady: (segmenter) => {
+        app.session?.setSegmenter(segmenter);
+        status.set('model', `${config.modelName} · ${app.manifest.precision} · ${segmenter.backend}`);
+        window.vbg.model = { name: config.modelName, precision: app.manifest.precision, backend: segmenter.backend, choice: segmenter.choice };
+      },
+      onLost: () => app.session?.setSegmenter(null),
+      onProblem: (error) => {
+        if (error) status.set('model', 'failed, retrying…', 'bad');
+        showSegmentationProblem(error);
+      },
+    });
+    app.supervisor.start(backendFromUrl(location.search) ?? store.get().backend);
+  }
+
+  function ensurePipeline() {
+    if (app.pipeline) return;
+    app.pipeline = createPipeline(canvas, app.manifest);
+    app.session = createSession({
+      pipeline: app.pipeline,
+      video,
+      canvas,
+      look,
+      onProblem: (topic, error) => (topic === 'segmentation' ? showSegmentationProblem(error) : null),
+    });
+    if (app.supervisor?.segmenter) app.session.setSegmenter(app.supervisor.segmenter);
+    // One stream for the whole page life: sharing features keep their reference across camera restarts.
+    app.outputStream = canvas.captureStream();
+    window.vbg.outputStream = app.outputStream;
+    applyBackgroundImage();
   }
 
   function stopCamera() {
-    state.stopLoop?.();
-    state.stopLoop = null;
-    closeCamera(state.stream);
-    state.stream = null;
+    app.session?.stop();
+    closeCamera(app.stream);
+    app.stream = null;
+    app.track = null;
     video.srcObject = null;
+    clearInterval(app.statsTimer);
     placeholder.hidden = false;
     stopButton.hidden = true;
     enableButton.hidden = false;
+    controls.setRunning(false);
     status.set('camera', 'off');
     window.vbg.state = 'idle';
   }
@@ -65,30 +193,31 @@ function startApp() {
     enableButton.disabled = true;
     status.set('camera', 'starting…');
     try {
-      state.pipeline ??= createPipeline(canvas);
-      state.stream = await openCamera(DEFAULT_CAMERA);
-      const [track] = state.stream.getVideoTracks();
-      track.addEventListener('ended', () => {
+      ensurePipeline();
+      if (app.stream) stopCamera();
+      const settings = store.get();
+      const { width, height } = parseResolution(settings.resolution);
+      app.stream = await openCamera({ width, height, frameRate: 30, deviceId: settings.cameraId || undefined });
+      [app.track] = app.stream.getVideoTracks();
+      app.track.addEventListener('ended', () => {
         stopCamera();
-        message.show('camera', { title: 'The camera stopped.', advice: 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".' });
+        message.show('camera', new CameraError('The camera stopped.', 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".'));
       });
-      video.srcObject = state.stream;
+      video.srcObject = app.stream;
       await video.play();
-      const settings = track.getSettings();
-      status.set('camera', `${track.label || 'camera'} · ${settings.width}x${settings.height} @ ${Math.round(settings.frameRate ?? 0)} fps`);
-      state.stopLoop = startFrameLoop(video, () => {
-        if (state.pipeline.render(video)) {
-          state.frames += 1;
-          if (state.frames % STATUS_REFRESH_FRAMES === 1) status.set('frames', String(state.frames));
-        }
-      });
+      const trackSettings = app.track.getSettings();
+      status.set('camera', `${app.track.label || 'camera'} · ${trackSettings.width}x${trackSettings.height} @ ${Math.round(trackSettings.frameRate ?? 0)} fps`);
+      app.session.start(app.track);
+      controls.setCameras(await listCameras(), trackSettings.deviceId ?? settings.cameraId);
       placeholder.hidden = true;
       enableButton.hidden = true;
       stopButton.hidden = false;
+      controls.setRunning(true);
+      app.statsTimer = setInterval(refreshStats, STATS_REFRESH_MS);
       window.vbg.state = 'running';
     } catch (error) {
-      closeCamera(state.stream);
-      state.stream = null;
+      closeCamera(app.stream);
+      app.stream = null;
       status.set('camera', 'off', 'bad');
       message.show('camera', error);
       window.vbg.state = 'camera-error';
@@ -97,10 +226,29 @@ function startApp() {
     }
   }
 
+  function refreshStats() {
+    const stats = app.session?.stats;
+    if (!stats) return;
+    status.set('frames', String(stats.frames));
+    if (store.get().showStats) statsOverlay.update(stats);
+  }
+
+  store.subscribe((settings, changed) => {
+    if (changed.includes('imageId') || (changed.includes('mode') && settings.mode === 'image')) applyBackgroundImage();
+    if (changed.includes('backend')) app.supervisor?.switchBackend(settings.backend);
+    if ((changed.includes('cameraId') || changed.includes('resolution')) && app.stream) enableCamera();
+  });
+
+  navigator.mediaDevices?.addEventListener?.('devicechange', async () => {
+    if (app.stream) controls.setCameras(await listCameras(), app.track?.getSettings().deviceId);
+  });
+
+  status.set('isolated', globalThis.crossOriginIsolated ? 'yes' : 'no (WASM runs on one thread)',
+    globalThis.crossOriginIsolated ? 'ok' : 'bad');
   enableButton.addEventListener('click', enableCamera);
   stopButton.addEventListener('click', stopCamera);
   window.vbg.state = 'idle';
-  describeRuntime();
+  loadModel();
 }
 
 startApp();

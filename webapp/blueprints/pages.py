@@ -15,6 +15,7 @@ def _client_config() -> dict:
         "ortVersion": config.ort_version,
         "modelManifestUrl": url_for("models.manifest", name=config.model),
         "modelName": config.model,
+        "webgpuModelManifestUrl": url_for("models.manifest", name=config.webgpu_model),
     }
 
 

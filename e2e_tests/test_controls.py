@@ -1,0 +1,251 @@
+"""The controls in a real Chromium: settings survive a reload, the gallery works by keyboard,
+uploads are checked in the browser, the layout fits a phone, and the UI modules keep their promises.
+
+    .venv/bin/python -m pytest e2e_tests/test_controls.py -q
+"""
+import base64
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+from e2e_tests.conftest import watch, wait_until
+
+PAGE_TIMEOUT_S = 30
+PAGE_TIMEOUT_MS = PAGE_TIMEOUT_S * 1000
+PHONE_VIEWPORT = {"width": 360, "height": 740}  # px, a small Android phone
+SETTINGS_KEY = "vbg.settings.v1"
+FRAMES_BEFORE_CHECK = 5
+
+
+def _wait_ready(page):
+    wait_until(page, "window.vbg && window.vbg.state === 'idle'", PAGE_TIMEOUT_S)
+    # The gallery is built by the controls module; its radios exist once it has run.
+    wait_until(page, "document.querySelectorAll('#background-gallery input[type=radio]').length > 0", PAGE_TIMEOUT_S)
+
+
+def _stored_settings(page) -> dict:
+    return json.loads(page.evaluate(f"() => localStorage.getItem('{SETTINGS_KEY}')") or "{}")
+
+
+def _checked_background(page) -> str:
+    return page.evaluate("() => document.querySelector('#background-gallery input[type=radio]:checked')?.value ?? null")
+
+
+def _png_bytes(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# Calls loadUploadedImage on a File built in the page and reports the outcome as plain data.
+LOAD_UPLOAD_JS = """async ([base64, name, type, padToBytes]) => {
+  const { loadUploadedImage, UploadError } = await import('/static/js/backgrounds/upload.js');
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const parts = padToBytes ? [bytes, new Uint8Array(padToBytes - bytes.length)] : [bytes];
+  try {
+    const bitmap = await loadUploadedImage(new File(parts, name, { type }));
+    return { ok: true, width: bitmap.width, height: bitmap.height };
+  } catch (error) {
+    return { ok: false, isUploadError: error instanceof UploadError, code: error.code, title: error.title, advice: error.advice };
+  }
+}"""
+
+
+def _load_upload(page, data: bytes, name: str, mime: str, pad_to_bytes: int = 0) -> dict:
+    return page.evaluate(LOAD_UPLOAD_JS, [base64.b64encode(data).decode(), name, mime, pad_to_bytes])
+
+
+def test_settings_persist_across_reload(server, open_page):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    assert _checked_background(page) == "blur:light"  # first visit: the defaults
+
+    page.get_by_role("radio", name="Sunset").check()
+    page.get_by_role("switch", name="Show stats on the preview").check()
+    page.get_by_label("Resolution").select_option("640x360")
+    stored = _stored_settings(page)
+    assert stored["mode"] == "image" and stored["imageId"] == "builtin:sunset"
+    assert stored["showStats"] is True and stored["resolution"] == "640x360"
+
+    page.reload()
+    _wait_ready(page)
+    assert _checked_background(page) == "builtin:sunset"
+    assert page.get_by_role("switch", name="Show stats on the preview").is_checked()
+    assert page.get_by_label("Resolution").input_value() == "640x360"
+    assert page.locator("#stats").is_visible()
+
+    # An uploaded picture is never kept: after a reload the choice falls back to the first built-in.
+    page.evaluate(f"""() => localStorage.setItem('{SETTINGS_KEY}', JSON.stringify(
+        {{ ...JSON.parse(localStorage.getItem('{SETTINGS_KEY}')), mode: 'image', imageId: 'upload' }}))""")
+    page.reload()
+    _wait_ready(page)
+    assert _checked_background(page) == "builtin:office"
+    assert page.get_by_role("radio", name="Your image").count() == 0 or not page.get_by_role("radio", name="Your image").is_visible()
+
+    # Corrupt storage costs only the broken values; everything else keeps working.
+    page.evaluate(f"""() => localStorage.setItem('{SETTINGS_KEY}',
+        JSON.stringify({{ mode: 'colour', colour: 'not-a-colour', backend: 'quantum', showStats: 'yes' }}))""")
+    page.reload()
+    _wait_ready(page)
+    assert _checked_background(page) == "colour"
+    assert page.locator(".tile-colour-input").input_value() == "#2f5d62"
+    assert page.get_by_label("Inference backend").input_value() == "auto"
+    page.evaluate(f"() => localStorage.setItem('{SETTINGS_KEY}', '{{not json')")
+    page.reload()
+    _wait_ready(page)
+    assert _checked_background(page) == "blur:light"
+
+
+def test_keyboard_selects_a_background(server, open_page):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    # From the camera button, Tab lands on the gallery's chosen radio (the tools are off until the camera runs).
+    page.get_by_role("button", name="Enable camera").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.value") == "blur:light"
+    # Arrow keys move the choice: light blur -> strong blur -> the first built-in picture.
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert _checked_background(page) == "builtin:office"
+    assert page.evaluate("() => document.activeElement.value") == "builtin:office"
+    assert _stored_settings(page)["imageId"] == "builtin:office"
+    assert "Soft office" in page.locator("#controls-live").inner_text()
+    page.keyboard.press("ArrowLeft")
+    assert _checked_background(page) == "blur:strong"
+    assert _stored_settings(page)["mode"] == "blur" and _stored_settings(page)["blurLevel"] == "strong"
+    # The stats switch works from the keyboard too.
+    page.get_by_role("switch", name="Show stats on the preview").focus()
+    page.keyboard.press("Space")
+    assert page.locator("#stats").is_visible()
+
+
+def test_upload_checks_reject_bad_files_with_clear_messages(server, open_page):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    rng = np.random.default_rng(5)
+
+    corrupt = _load_upload(page, rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(), "holiday.png", "image/png")
+    assert corrupt["ok"] is False and corrupt["isUploadError"] and corrupt["code"] == "corrupt"
+    assert corrupt["title"] == "This image could not be read."
+
+    too_wide = _load_upload(page, _png_bytes(17000, 10), "panorama.png", "image/png")
+    assert too_wide["ok"] is False and too_wide["code"] == "dimensions"
+    assert "17000 x 10" in too_wide["title"] and "16384" in too_wide["advice"]
+
+    too_heavy = _load_upload(page, _png_bytes(8, 8), "huge.png", "image/png", pad_to_bytes=26 * 1024 * 1024)
+    assert too_heavy["ok"] is False and too_heavy["code"] == "size" and "25.0 MB" in too_heavy["advice"]
+
+    not_an_image = _load_upload(page, b"hello", "notes.txt", "text/plain")
+    assert not_an_image["ok"] is False and not_an_image["code"] == "type"
+
+    # A good picture comes back downscaled so its long side is 1920 px.
+    good = _load_upload(page, _png_bytes(3840, 1000), "wide.png", "image/png")
+    assert good == {"ok": True, "width": 1920, "height": 500}
+
+
+def test_upload_through_the_file_input(server, open_page, tmp_path):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    corrupt = tmp_path / "broken.png"
+    corrupt.write_bytes(np.random.default_rng(9).integers(0, 256, 2048, dtype=np.uint8).tobytes())
+    page.locator("#upload-input").set_input_files(corrupt)
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    assert "This image could not be read." in alert.inner_text()
+    assert _checked_background(page) == "blur:light"  # a refused file changes nothing
+
+    good = tmp_path / "beach.png"
+    good.write_bytes(_png_bytes(640, 360))
+    page.locator("#upload-input").set_input_files(good)
+    wait_until(page, "document.querySelector('#background-gallery input[value=upload]')?.checked === true", PAGE_TIMEOUT_S)
+    assert page.get_by_role("radio", name="Your image").is_visible()
+    assert "This image could not be read." not in (page.locator("#message").inner_text() or "")
+    # The picture itself is never stored.
+    assert "data:" not in json.dumps(_stored_settings(page))
+
+
+def test_phone_layout_has_no_horizontal_overflow(server, launch):
+    browser = launch()
+    context = browser.new_context(viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True)
+    watched = watch(context.new_page())
+    page = watched.page
+    page.goto(server.url)
+    _wait_ready(page)
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(f"() => {overflow}") <= 0
+    page.get_by_role("switch", name="Show stats on the preview").check()
+    page.get_by_role("button", name="Enable camera").click()
+    wait_until(page, f"window.vbg.frames > {FRAMES_BEFORE_CHECK}", PAGE_TIMEOUT_S)
+    # Running: long camera names, the stats overlay and the tools are all on screen.
+    compare = page.get_by_role("button", name="Show original")
+    compare.click()
+    assert compare.get_attribute("aria-pressed") == "true"
+    assert page.locator("#compare-badge").is_visible()
+    assert page.evaluate(f"() => {overflow}") <= 0
+    compare.click()
+    assert compare.get_attribute("aria-pressed") == "false"
+    for selector in ["#output", "#stats", "#snapshot-button", "#record-button", "#background-gallery"]:
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE_VIEWPORT["width"], (selector, box)
+    watched.assert_clean()
+
+
+def test_builtin_backgrounds_paint_at_camera_size(server, open_page):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    result = page.evaluate("""async () => {
+      const { builtinBackgrounds, renderBuiltinBackground } = await import('/static/js/backgrounds/builtin.js');
+      const canvas = new OffscreenCanvas(1280, 720);
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      const out = [];
+      for (const { id, label } of builtinBackgrounds) {
+        const bitmap = await renderBuiltinBackground(id, 1280, 720);
+        ctx.drawImage(bitmap, 0, 0);
+        const { data } = ctx.getImageData(0, 0, 1280, 720);
+        let sum = 0, sumSquares = 0;
+        for (let i = 0; i < data.length; i += 4 * 97) { sum += data[i + 1]; sumSquares += data[i + 1] ** 2; }
+        const n = Math.ceil(data.length / (4 * 97));
+        out.push({ id, label, width: bitmap.width, height: bitmap.height,
+                   opaque: data[3] === 255 && data[data.length - 1] === 255,
+                   spread: Math.sqrt(sumSquares / n - (sum / n) ** 2) });
+        bitmap.close();
+      }
+      return out;
+    }""")
+    assert len(result) >= 4
+    for background in result:
+        assert (background["width"], background["height"]) == (1280, 720), background
+        assert background["opaque"], background
+        assert background["spread"] > 3, background  # a picture, not a flat fill
+
+
+def test_stats_overlay_writes_at_most_four_times_a_second(server, open_page):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    writes = page.evaluate("""async () => {
+      const { createStatsOverlay } = await import('/static/js/ui/stats_overlay.js');
+      const element = document.createElement('div');
+      document.body.append(element);
+      const overlay = createStatsOverlay(element);
+      let mutations = 0;
+      new MutationObserver((records) => { mutations += records.length; })
+        .observe(element, { subtree: true, childList: true, characterData: true });
+      const sample = { fps: 30, cameraFps: 30, inferenceMs: 9.5, backend: 'wasm', gateState: 'skipping',
+                       skipRate: 0.5, droppedFrames: 0, latencyMs: 20, quality: 'high' };
+      for (let i = 0; i < 200; i += 1) { sample.fps = 20 + (i % 10); overlay.update(sample); }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const first = element.querySelector('[data-stat=fps] dd').textContent;
+      const gate = element.querySelector('[data-stat=gate] dd').textContent;
+      const burst = mutations;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      overlay.update(sample);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { first, gate, burst, later: element.querySelector('[data-stat=fps] dd').textContent };
+    }""")
+    # 200 updates in one burst write the DOM once (one mutation per row at most), with the first sample.
+    assert writes["first"] == "20.0 / 30"
+    assert writes["gate"] == "skipping · 50% skipped"
+    assert writes["burst"] <= 7
+    assert writes["later"] == "29.0 / 30"

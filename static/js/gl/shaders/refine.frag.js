@@ -1,0 +1,46 @@
+/** Mask refinement at the internal resolution, in one pass:
+ * 1. joint bilateral upsampling of the low-resolution mask, guided by the full-resolution frame
+ *    (Kopf et al. 2007): low-res samples whose colour matches this pixel count more, so the edge
+ *    snaps to the real silhouette instead of a blurry 256x144 one;
+ * 2. temporal smoothing whose strength follows motion: strong where the picture is still (no
+ *    flicker), none where it moves (no ghost trailing the person). */
+export default /* glsl */ `#version 300 es
+precision highp float;
+uniform sampler2D u_mask;          // model-size person probability (linear filtering)
+uniform sampler2D u_guideSmall;    // this frame at model size: the colours of the mask's samples
+uniform sampler2D u_previousSmall; // last frame at model size, for motion
+uniform sampler2D u_camera;        // this frame at full resolution: the colour of this pixel
+uniform sampler2D u_previousMask;  // last output of this pass
+uniform vec2 u_maskTexel;          // 1 / model size
+uniform float u_rangeFalloff;      // 1 / (2 sigma_r^2), sigma_r in 0..1 colour units
+uniform float u_temporalKeep;      // weight of the previous mask where nothing moves, 0..1
+uniform vec2 u_motionRange;        // luma change (0..1) from which smoothing fades out to none
+uniform float u_hasPrevious;       // 0 on the first frame after a (re)start
+in vec2 v_uv;
+out vec4 outValue;
+
+const vec3 LUMA = vec3(0.299, 0.587, 0.114);
+const float SPATIAL_FALLOFF = 0.5; // exp(-d^2 * 0.5): sigma_s = 1 low-res texel
+
+void main() {
+  vec3 centre = texture(u_camera, v_uv).rgb;
+  float weightSum = 0.0;
+  float maskSum = 0.0;
+  for (int y = -JBU_RADIUS; y <= JBU_RADIUS; y++) {
+    for (int x = -JBU_RADIUS; x <= JBU_RADIUS; x++) {
+      vec2 offset = vec2(float(x), float(y));
+      vec2 at = v_uv + offset * u_maskTexel;
+      vec3 colour = texture(u_guideSmall, at).rgb;
+      vec3 delta = colour - centre;
+      float weight = exp(-dot(offset, offset) * SPATIAL_FALLOFF - dot(delta, delta) * u_rangeFalloff);
+      maskSum += weight * texture(u_mask, at).r;
+      weightSum += weight;
+    }
+  }
+  float mask = maskSum / max(weightSum, 1e-5);
+
+  float motion = abs(dot(texture(u_guideSmall, v_uv).rgb - texture(u_previousSmall, v_uv).rgb, LUMA));
+  float keep = u_hasPrevious * u_temporalKeep * (1.0 - smoothstep(u_motionRange.x, u_motionRange.y, motion));
+  outValue = vec4(mix(mask, texture(u_previousMask, v_uv).r, keep), 0.0, 0.0, 1.0);
+}
+`;

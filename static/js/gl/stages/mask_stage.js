@@ -1,0 +1,42 @@
+/** The segmenter's latest mask as a texture, and its edge band (dilate minus erode) for the gate. */
+import bandFragment from '../shaders/band.frag.js';
+import { createPass } from '../pass.js';
+import { bindTexture, createRenderTarget, createTexture } from '../render_target.js';
+
+// Half-width of the band in model pixels: ~4% of the width each side of the edge catches a
+// shoulder or head moving by a few camera pixels, while mouth and eyes stay outside it.
+const BAND_RADIUS_PX = 5;
+
+export function buildMaskStage(context, { width, height }) {
+  const { gl } = context;
+  const texture = createTexture(gl);
+  gl.bindTexture(gl.TEXTURE_2D, texture);
+  gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16F, width, height, 0, gl.RED, gl.HALF_FLOAT, null);
+  const rows = createRenderTarget(gl, width, height, 'rg8', gl.NEAREST);
+  const band = createRenderTarget(gl, width, height, 'r8', gl.NEAREST);
+  const horizontal = createPass(context, bandFragment, { BAND_RADIUS: BAND_RADIUS_PX, HORIZONTAL: 1 });
+  const vertical = createPass(context, bandFragment, { BAND_RADIUS: BAND_RADIUS_PX });
+
+  return {
+    texture,
+    band,
+    /** Upload a person-probability mask (Float32Array, W*H, row 0 = image top) and update the band. */
+    upload(mask) {
+      gl.bindTexture(gl.TEXTURE_2D, texture);
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, width, height, gl.RED, gl.FLOAT, mask);
+      horizontal.use();
+      bindTexture(gl, horizontal.uniforms.u_source, texture, 0);
+      horizontal.draw(rows);
+      vertical.use();
+      bindTexture(gl, vertical.uniforms.u_source, rows.texture, 0);
+      vertical.draw(band);
+    },
+    cleanUp() {
+      gl.deleteTexture(texture);
+      rows.cleanUp();
+      band.cleanUp();
+      horizontal.cleanUp();
+      vertical.cleanUp();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/** Upsample the model's mask to the internal resolution along the frame's real edges, with
+ * motion-aware temporal smoothing (see refine.frag.js). Ping-pongs two targets. */
+import refineFragment from '../shaders/refine.frag.js';
+import { createPass } from '../pass.js';
+import { bindTexture, createRenderTarget } from '../render_target.js';
+
+// Colour distance scale of the bilateral weights: sigma_r = 0.1 of full range separates a face from
+// a wall of similar brightness but keeps a shaded cheek with the lit one.
+const RANGE_SIGMA = 0.1;
+// Where nothing moves, 70% of the previous mask carries over: edges settle over ~3 frames.
+const TEMPORAL_KEEP = 0.7;
+// Luma change per frame (0..1) from which smoothing fades out: below 0.02 is sensor noise, above
+// 0.08 the person moved and the new mask must win at once.
+const MOTION_RANGE = [0.02, 0.08];
+
+export function buildRefineStage(context) {
+  const { gl } = context;
+  const passes = new Map(); // JBU radius -> compiled pass, built on first use of a quality tier
+  let output = createRenderTarget(gl, 1, 1, 'r16f');
+  let previous = createRenderTarget(gl, 1, 1, 'r16f');
+  let hasPrevious = 0;
+
+  function passFor(radius) {
+    if (!passes.has(radius)) passes.set(radius, createPass(context, refineFragment, { JBU_RADIUS: radius }));
+    return passes.get(radius);
+  }
+
+  return {
+    get texture() { return output.texture; },
+    /** Forget history (new camera, new mask source), so nothing from before carries over. */
+    reset() { hasPrevious = 0; },
+    /** Refine `mask` at width x height with a (2r+1)^2 bilateral kernel. */
+    render({ mask, guideSmall, previousSmall, camera, maskWidth, maskHeight }, { width, height, jbuRadius }) {
+      [output, previous] = [previous, output];
+      if (output.width !== width || output.height !== height) {
+        output.resize(width, height);
+        previous.resize(width, height);
+        hasPrevious = 0;
+      }
+      const pass = passFor(jbuRadius);
+      pass.use();
+      bindTexture(gl, pass.uniforms.u_mask, mask, 0);
+      bindTexture(gl, pass.uniforms.u_guideSmall, guideSmall, 1);
+      bindTexture(gl, pass.uniforms.u_previousSmall, previousSmall, 2);
+      bindTexture(gl, pass.uniforms.u_camera, camera, 3);
+      bindTexture(gl, pass.uniforms.u_previousMask, previous.texture, 4);
+      gl.uniform2f(pass.uniforms.u_maskTexel, 1 / maskWidth, 1 / maskHeight);
+      gl.uniform1f(pass.uniforms.u_rangeFalloff, 1 / (2 * RANGE_SIGMA * RANGE_SIGMA));
+      gl.uniform1f(pass.uniforms.u_temporalKeep, TEMPORAL_KEEP);
+      gl.uniform2f(pass.uniforms.u_motionRange, MOTION_RANGE[0], MOTION_RANGE[1]);
+      gl.uniform1f(pass.uniforms.u_hasPrevious, hasPrevious);
+      pass.draw(output);
+      hasPrevious = 1;
+    },
+    cleanUp() {
+      for (const pass of passes.values()) pass.cleanUp();
+      output.cleanUp();
+      previous.cleanUp();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/** Keep a segmenter alive: create it, hand it to the session, and after a failure (worker died,
+ * device lost, model failed to load) try again with growing pauses. While there is none the
+ * session fails closed (blurred picture). */
+import { createSegmenter } from './segmenter/segmenter.js';
+
+const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000]; // then every 10 s
+// A WebGPU device loss is a reason to stay on WASM: the GPU driver just showed it is unreliable.
+const FALLBACK_BACKEND = 'wasm';
+
+export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onReady, onLost, onProblem }) {
+  const state = { segmenter: null, backend: 'auto', attempt: 0, timer: 0, disposed: false, generation: 0 };
+
+  async function connect() {
+    const generation = ++state.generation;
+    try {
+      const segmenter = await createSegmenter({ ortBase, manifest, manifestFp32, backend: state.backend });
+      if (state.disposed || generation !== state.generation) {
+        segmenter.dispose();
+        return;
+      }
+      segmenter.onfailure = (error) => lose(segmenter, error);
+      state.segmenter = segmenter;
+      state.attempt = 0;
+      onProblem(null);
+      onReady(segmenter);
+    } catch (error) {
+      if (state.disposed || generation !== state.generation) return;
+      onProblem(error);
+      scheduleRetry();
+    }
+  }
+
+  function lose(segmenter, error) {
+    if (state.segmenter !== segmenter) return;
+    state.segmenter = null;
+    segmenter.dispose();
+    if (segmenter.backend === 'webgpu') state.backend = FALLBACK_BACKEND;
+    onLost(error);
+    onProblem(error);
+    scheduleRetry();
+  }
+
+  function scheduleRetry() {
+    clearTimeout(state.timer);
+    const delay = RETRY_DELAYS_MS[Math.min(state.attempt, RETRY_DELAYS_MS.length - 1)];
+    state.attempt += 1;
+    state.timer = setTimeout(connect, delay);
+  }
+
+  return {
+    get segmenter() { return state.segmenter; },
+    /** Start with `backend` ('auto', 'wasm' or 'webgpu'). */
+    start(backend) {
+      state.backend = backend;
+      connect();
+    },
+    /** Switch backend while running (UI); the session keeps the old one until the new one is ready. */
+    async switchBackend(backend) {
+      state.backend = backend;
+      if (!state.segmenter) return;
+      if (backend === 'auto') {
+        const old = state.segmenter;
+        state.segmenter = null;
+        old.dispose();
+        onLost(null);
+        await connect();
+        return;
+      }
+      try {
+        await state.segmenter.switchBackend(backend);
+        onProblem(null);
+        onReady(state.segmenter);
+      } catch (error) {
+        onProblem(error);
+      }
+    },
+    dispose() {
+      state.disposed = true;
+      clearTimeout(state.timer);
+      state.segmenter?.dispose();
+      state.segmenter = null;
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/** The background gallery: one native radio per choice inside a fieldset.
+ *
+ * Native radios give the radiogroup behaviour for free: one tab stop, arrow keys move and select,
+ * screen readers announce "3 of 9". The colour picker and the upload button sit beside the radios
+ * as their own controls (an input inside a radio's label would be two controls in one). */
+import { builtinBackgrounds, BUILTIN_IMAGE_PREFIX } from '../backgrounds/builtin.js';
+import { UPLOAD_IMAGE_ID } from './settings_store.js';
+import { drawBlurThumbnail, drawBuiltinThumbnail, drawColourThumbnail, drawPictureThumbnail } from './thumbnails.js';
+
+const THUMB_WIDTH = 224; // px: twice the widest tile in CSS px, so thumbnails stay sharp on HiDPI screens
+const THUMB_HEIGHT = 126; // px: 16:9 like the preview
+const RADIO_NAME = 'background';
+const UPLOAD_BUTTON_NAME = 'Upload image…';
+const UPLOAD_CAPTION = 'Upload…';
+
+const BLUR_PREFIX = 'blur:';
+const COLOUR_CHOICE = 'colour';
+// A picture choice is its imageId, so the own-picture tile's value is the settings' upload id.
+const UPLOAD_CHOICE = UPLOAD_IMAGE_ID;
+
+/** The gallery choice that shows `settings` ('blur:light', 'builtin:aurora', 'colour', 'upload'). */
+export function choiceOf(settings) {
+  if (settings.mode === 'blur') return `${BLUR_PREFIX}${settings.blurLevel}`;
+  if (settings.mode === 'colour') return COLOUR_CHOICE;
+  return settings.imageId;
+}
+
+/** The settings patch that selects gallery `choice`. */
+export function patchOf(choice) {
+  if (choice.startsWith(BLUR_PREFIX)) return { mode: 'blur', blurLevel: choice.slice(BLUR_PREFIX.length) };
+  if (choice === COLOUR_CHOICE) return { mode: 'colour' };
+  return { mode: 'image', imageId: choice };
+}
+
+/** The radio choices in gallery order: `{value, label, draw(canvas)}`; the colour tile draws itself later. */
+function radioChoices() {
+  return [
+    { value: `${BLUR_PREFIX}light`, label: 'Light blur', draw: (canvas) => drawBlurThumbnail(canvas, 'light') },
+    { value: `${BLUR_PREFIX}strong`, label: 'Strong blur', draw: (canvas) => drawBlurThumbnail(canvas, 'strong') },
+    ...builtinBackgrounds.map(({ id, label }) => ({
+      value: `${BUILTIN_IMAGE_PREFIX}${id}`, label, draw: (canvas) => drawBuiltinThumbnail(canvas, id),
+    })),
+    { value: COLOUR_CHOICE, label: 'Colour', draw: null },
+    { value: UPLOAD_CHOICE, label: 'Your image', draw: null },
+  ];
+}
+
+function element(doc, tag, className, attributes = {}) {
+  const node = doc.createElement(tag);
+  if (className) node.className = className;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function createThumb(doc) {
+  return element(doc, 'canvas', 'tile-thumb', { width: THUMB_WIDTH, height: THUMB_HEIGHT, 'aria-hidden': 'true' });
+}
+
+function createRadioTile(doc, { value, label }) {
+  const slot = element(doc, 'div', 'tile-slot');
+  const tile = element(doc, 'label', 'tile');
+  const input = element(doc, 'input', 'tile-input', { type: 'radio', name: RADIO_NAME, value });
+  const face = element(doc, 'span', 'tile-face');
+  const thumb = createThumb(doc);
+  const caption = element(doc, 'span', 'tile-label');
+  caption.textContent = label;
+  face.append(thumb, caption);
+  tile.append(input, face);
+  slot.append(tile);
+  return { slot, input, thumb };
+}
+
+function createUploadButton(doc) {
+  const slot = element(doc, 'div', 'tile-slot');
+  const button = element(doc, 'button', 'tile tile-upload', { type: 'button', id: 'upload-button' });
+  const face = element(doc, 'span', 'tile-face');
+  const art = element(doc, 'span', 'tile-upload-art', { 'aria-hidden': 'true' });
+  // Our own icon: an arrow out of a tray.
+  art.innerHTML = '<svg viewBox="0 0 24 24"><path d="M12 15V4.5M7.5 9 12 4.5 16.5 9M4.5 14.5v4a1.5 1.5 0 0 0 1.5 1.5h12a1.5 1.5 0 0 0 1.5-1.5v-4"/></svg>';
+  // The visible word is short to fit the tile; the full name is what assistive technology reads.
+  button.setAttribute('aria-label', UPLOAD_BUTTON_NAME);
+  const caption = element(doc, 'span', 'tile-label');
+  caption.textContent = UPLOAD_CAPTION;
+  face.append(art, caption);
+  button.append(face);
+  slot.append(button);
+  return { slot, button, caption };
+}
+
+/**
+ * Build the gallery inside `fieldset`.
+ * @param {{onSelect(choice: string): void, onColour(colour: string, committed: boolean): void, onUploadRequest(): void}} handlers
+ */
+export function createGallery(fieldset, handlers) {
+  const doc = fieldset.ownerDocument;
+  const radios = new Map(); // value -> {slot, input, thumb, label}
+  const grid = element(doc, 'div', 'gallery-grid');
+
+  for (const choice of radioChoices()) {
+    const tile = createRadioTile(doc, choice);
+    radios.set(choice.value, { ...tile, label: choice.label });
+    grid.append(tile.slot);
+    choice.draw?.(tile.thumb).catch(() => tile.thumb.classList.add('tile-thumb-missing'));
+  }
+
+  const colourTile = radios.get(COLOUR_CHOICE);
+  const colourInput = element(doc, 'input', 'tile-colour-input', { type: 'color', 'aria-label': 'Choose the colour' });
+  colourTile.slot.classList.add('tile-slot-colour');
+  colourTile.slot.append(colourInput);
+
+  const uploadTile = radios.get(UPLOAD_CHOICE);
+  uploadTile.slot.hidden = true; // until the user has chosen a picture
+  const upload = createUploadButton(doc);
+  grid.append(upload.slot);
+  fieldset.append(grid);
+
+  grid.addEventListener('change', (event) => {
+    if (event.target.name === RADIO_NAME && event.target.checked) handlers.onSelect(event.target.value);
+  });
+  colourInput.addEventListener('input', () => handlers.onColour(colourInput.value, false));
+  colourInput.addEventListener('change', () => handlers.onColour(colourInput.value, true));
+  let uploadBusy = false;
+  upload.button.addEventListener('click', () => {
+    if (!uploadBusy) handlers.onUploadRequest();
+  });
+
+  return {
+    /** Check the radio of `choice` (no change event: this mirrors the settings, it does not set them). */
+    select(choice) {
+      const tile = radios.get(choice);
+      if (tile && !tile.slot.hidden) tile.input.checked = true;
+    },
+    /** Show `colour` on the colour tile and in its picker. */
+    setColour(colour) {
+      if (colourInput.value !== colour) colourInput.value = colour;
+      drawColourThumbnail(colourTile.thumb, colour);
+    },
+    /** Reveal the "Your image" tile with a preview of `source` (ImageBitmap, image or canvas, if any). */
+    showUpload(source) {
+      uploadTile.slot.hidden = false;
+      if (source) drawPictureThumbnail(uploadTile.thumb, source);
+    },
+    /** Mark the upload button busy while a picture is being checked and decoded. */
+    setUploadBusy(busy) {
+      // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+      uploadBusy = busy;
+      upload.button.setAttribute('aria-disabled', String(busy));
+      upload.button.setAttribute('aria-busy', String(busy));
+      upload.caption.textContent = busy ? 'Loading…' : UPLOAD_CAPTION;
+    },
+    /** Remove the tiles (and with them their listeners). */
+    cleanUp() {
+      grid.remove();
+    },
+    /** The words for `choice` ("Aurora", "Light blur"). */
+    labelOf(choice) {
+      return radios.get(choice)?.label ?? choice;
+    },
+  };
+}
