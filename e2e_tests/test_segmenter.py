@@ -16,11 +16,10 @@ from e2e_tests.conftest import wait_until
 from model_export.paths import PORTRAITS_DIR
 
 PORTRAIT = PORTRAITS_DIR / "images" / "0157.jpg"  # a validation-split portrait (see clips/build.py)
-# WASM and the native CPU build share kernels but not every SIMD path; int8 may differ by a quantisation
-# step; WebGPU sums in another order. The thresholded masks must agree almost everywhere in every case.
+# WASM, WebGPU and the native CPU build sum in different orders (measured here: 1e-7 apart in fp32); int8
+# may differ by a quantisation step. The thresholded masks must agree almost everywhere in every case.
 FP32_ATOL = 1e-3
 INT8_ATOL = 0.08
-WEBGPU_ATOL = 1e-2
 MIN_MASK_AGREEMENT = 0.99  # fraction of pixels on the same side of 0.5
 # A software WebGPU adapter (SwiftShader) takes seconds per run: give it room.
 WEBGPU_TIMEOUT_MS = 30_000
@@ -119,7 +118,6 @@ def _assert_matches(result, model, atol):
     assert mask.shape == (model["pixels"],)
     assert mask.min() >= 0 and mask.max() <= 1
     expected = model["expected"]
-    print("MAXDIFF", float(np.abs(mask - expected).max()), float(np.mean((mask > 0.5) == (expected > 0.5))))
     np.testing.assert_allclose(mask, expected, atol=atol)
     assert np.mean((mask > 0.5) == (expected > 0.5)) >= MIN_MASK_AGREEMENT
 
@@ -237,7 +235,7 @@ def test_webgpu_from_the_url_then_device_loss_then_switch_to_wasm(server, open_p
     assert created["choice"]["timings"]["webgpu"] > 0
     result = _run(page, model["input"])
     assert result["ok"], result
-    _assert_matches(result, model, WEBGPU_ATOL)
+    _assert_matches(result, model, _atol(model))
 
     # The device goes away while idle: the caller hears of it (to fail closed), runs reject.
     page.evaluate("window.__segmenter.setFault('device-lost')")

@@ -8,6 +8,7 @@ import { fetchManifest } from './model_manifest.js';
 import { createSegmenterSupervisor } from './segmenter_supervisor.js';
 import { backendFromUrl } from './segmenter/backend_choice.js';
 import { startRecording, download } from './recorder.js';
+import { benchEnabled, createBenchProbe } from './bench_probe.js';
 import { createStatusPanel } from './ui/status_panel.js';
 import { createMessageBox } from './ui/message.js';
 import { createSettingsStore, parseResolution, UPLOAD_IMAGE_ID } from './ui/settings_store.js';
@@ -47,6 +48,8 @@ function startApp() {
     state: 'starting', runtime: null, model: null, outputStream: null,
     get frames() { return app.session?.stats.frames ?? 0; },
     get stats() { return app.session ? { ...app.session.stats, gateEnabled: app.session.gate.enabled } : null; },
+    /** Test-only: present when the page was opened with ?fault=... (see segmenter/protocol.js). */
+    setFault: (name) => app.supervisor?.segmenter?.setFault?.(name),
   };
 
   const look = () => store.get();
@@ -159,7 +162,12 @@ function startApp() {
   function ensurePipeline() {
     if (app.pipeline) return;
     app.pipeline = createPipeline(canvas, app.manifest);
+    const probe = benchEnabled(location.search)
+      ? createBenchProbe(app.pipeline.gl, app.pipeline.modelSize.width, app.pipeline.modelSize.height)
+      : null;
+    window.vbg.bench = probe;
     app.session = createSession({
+      probe,
       pipeline: app.pipeline,
       video,
       canvas,
@@ -167,6 +175,8 @@ function startApp() {
       onProblem: (topic, error) => (topic === 'segmentation' ? showSegmentationProblem(error) : null),
     });
     if (app.supervisor?.segmenter) app.session.setSegmenter(app.supervisor.segmenter);
+    // `?gate=off` segments every frame: the benchmark's baseline, and a diagnostic for users.
+    if (new URLSearchParams(location.search).get('gate') === 'off') app.session.gate.enabled = false;
     // One stream for the whole page life: sharing features keep their reference across camera restarts.
     app.outputStream = canvas.captureStream();
     window.vbg.outputStream = app.outputStream;

@@ -59,6 +59,9 @@ export function createPipeline(canvas, manifest) {
   return {
     gl,
     get hasMask() { return hasMask; },
+    /** Framebuffer of this frame at model size (for the benchmark probe's frame-code reading). */
+    get smallFrameBuffer() { return downscale.current.framebuffer; },
+    modelSize,
     /** Upload the camera frame and make its model-size copy; false until the video has a frame. */
     uploadFrame(video) {
       if (!video.videoWidth) return false;

@@ -14,7 +14,7 @@ const DEFAULT_CAMERA_FPS = 30; // when the track does not report its rate
 /**
  * @param {{pipeline, video: HTMLVideoElement, canvas: HTMLCanvasElement, look: () => object, onProblem: (topic, error|null) => void}} options
  */
-export function createSession({ pipeline, video, canvas, look, onProblem }) {
+export function createSession({ pipeline, video, canvas, look, onProblem, probe = null }) {
   const gate = createMotionGate();
   const guard = createPrivacyGuard();
   const quality = createQualityController();
@@ -31,6 +31,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem }) {
 
   function onResult(result) {
     state.pending = result;
+    probe?.maskArrived(result.mask, result.inferenceMs);
     stats.inferenceMs = result.inferenceMs;
   }
 
@@ -43,6 +44,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem }) {
   function onFrame(now, metadata) {
     const started = performance.now();
     if (!pipeline.uploadFrame(video)) return;
+    if (probe) probe.readFrameCode(pipeline.smallFrameBuffer);
     if (state.pending) {
       pipeline.setMask(state.pending.mask);
       if (guard.failedAt !== null) onProblem('segmentation', null);
@@ -51,11 +53,14 @@ export function createSession({ pipeline, video, canvas, look, onProblem }) {
       state.pending = null;
     }
     const segmenter = state.segmenter;
+    let ran = false;
     if (segmenter && !segmenter.busy) {
       if (gate.shouldRun(pipeline.measureMotion())) {
         pipeline.prepareInput(segmenter.input);
         state.frameId += 1;
+        probe?.segmentationStarted();
         segmenter.run(state.frameId).then(onResult, onRunFailure);
+        ran = true;
       }
     }
     const base = look();
@@ -87,6 +92,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem }) {
       state.windowFrames = 0;
     }
     if (quality.observe(finished - started, MS_PER_S / stats.cameraFps)) stats.quality = quality.tier.name;
+    probe?.frameDone(captured, finished - started, ran, lookWithGuard.personVisible);
   }
 
   function flushSnapshots() {

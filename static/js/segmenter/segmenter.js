@@ -103,8 +103,24 @@ class Segmenter {
     this.#buffers = buffers;
     if (options.faultsEnabled) {
       /** Test-only (present with ?fault= in the page URL): set or clear (null) an injected fault. */
-      this.setFault = (fault) => this.#call(OP.FAULT, { fault });
+      this.setFault = (fault) => {
+        this.#options.fault = fault; // a restarted worker starts with the fault last set
+        return this.#call(OP.FAULT, { fault });
+      };
     }
+  }
+
+  /** A started segmenter with its backend chosen (see createSegmenter), or a SegmenterError. */
+  static async open(options, buffers, { requested, urlBackend }) {
+    const segmenter = new Segmenter(options, buffers);
+    try {
+      await segmenter.#start();
+      await segmenter.#choose(requested, urlBackend);
+    } catch (error) {
+      segmenter.dispose();
+      throw error instanceof SegmenterError ? error : new SegmenterError(FAILURE.WORKER_DIED, String(error?.message ?? error), error);
+    }
+    return segmenter;
   }
 
   /** The backend in use: 'wasm' or 'webgpu'. */
@@ -125,7 +141,7 @@ class Segmenter {
   /** Backends this browser can use (WebGPU only with an adapter). */
   get available() { return [...this.#available]; }
 
-  async start() {
+  async #start() {
     this.#worker = new Worker(WORKER_URL, { type: 'module' });
     this.#worker.addEventListener('message', this.#onMessage);
     this.#worker.addEventListener('error', this.#onWorkerError);
@@ -139,7 +155,7 @@ class Segmenter {
     this.#softwareWebgpu = softwareWebgpu;
   }
 
-  async choose(requested, urlBackend) {
+  async #choose(requested, urlBackend) {
     const plan = planBackend({ requested, urlBackend, available: this.#available, softwareWebgpu: this.#softwareWebgpu });
     const { backend, timings, failed } = await this.#call(OP.CHOOSE, { candidates: plan.candidates, manifests: this.#options.manifests });
     const measured = Object.keys(timings).length > 1;
@@ -182,7 +198,7 @@ class Segmenter {
       if (this.#failure) {
         this.#stopWorker();
         this.#failure = null;
-        await this.start();
+        await this.#start();
       }
       if (!this.#available.includes(name)) {
         throw new SegmenterError(FAILURE.BACKEND_UNAVAILABLE, `${name} is not available here`);
@@ -309,7 +325,7 @@ class Segmenter {
 export async function createSegmenter({
   ortBase,
   manifest,
-  manifestFp32 = manifest,
+  manifestFp32,
   backend = AUTO,
   resultTimeoutMs = DEFAULT_RESULT_TIMEOUT_MS,
   threads,
@@ -320,25 +336,20 @@ export async function createSegmenter({
   if (backend !== AUTO && !BACKENDS.includes(backend)) {
     throw new TypeError(`unknown backend ${backend}; expected auto or one of ${BACKENDS}`);
   }
-  const layout = checkManifests(manifest, manifestFp32);
+  const fp32 = manifestFp32 ?? manifest;
+  const layout = checkManifests(manifest, fp32);
+  // SharedArrayBuffer exists only in a cross-origin isolated page, whatever the caller asked for.
+  const share = shareMemory && globalThis.crossOriginIsolated === true;
   const urlFault = faultFromUrl(search);
   const faultsEnabled = urlFault !== undefined;
-  const segmenter = new Segmenter({
+  return Segmenter.open({
     ortBase,
     layout,
-    manifests: { wasm: manifest, webgpu: manifestFp32 },
-    threads: shareMemory ? (threads ?? defaultThreads(true)) : 1,
+    manifests: { wasm: manifest, webgpu: fp32 },
+    threads: share ? (threads ?? defaultThreads(true)) : 1,
     resultTimeoutMs,
     stallMs: Math.max(MIN_STALL_MS, STALL_FACTOR * resultTimeoutMs),
     faultsEnabled,
     fault: faultsEnabled ? (fault !== undefined ? fault : urlFault) : null,
-  }, allocateBuffers(layout, shareMemory));
-  try {
-    await segmenter.start();
-    await segmenter.choose(backend, backendFromUrl(search));
-  } catch (error) {
-    segmenter.dispose();
-    throw error instanceof SegmenterError ? error : new SegmenterError(FAILURE.WORKER_DIED, String(error?.message ?? error), error);
-  }
-  return segmenter;
+  }, allocateBuffers(layout, share), { requested: backend, urlBackend: backendFromUrl(search) });
 }

@@ -10,7 +10,6 @@ import { fastest } from './backend_choice.js';
 
 // The bundle with the WebGPU and WASM execution providers (one runtime file for both).
 const ORT_BUNDLE = 'ort.webgpu.min.mjs';
-const WARMUP_RUNS = 1; // the first run compiles kernels and shaders and fills caches: not timed
 const TIMED_RUNS = 10; // the median of these decides the backend
 const TIMING_BUDGET_MS = 1000; // per backend: a slow one stops early (after at least one timed run)
 const SLOW_FAULT_FACTOR = 2; // the slow-inference fault holds results for this many result timeouts
@@ -49,14 +48,14 @@ function outputLayout(manifest) {
   const { output, input } = manifest;
   const [, , height, width] = input.shape;
   const activation = output.activation ?? 'none';
-  if (activation !== 'none' && activation !== 'sigmoid') {
-    throw new CodedError(FAILURE.BAD_MANIFEST, `output activation ${activation} is not supported`);
+  if (activation !== 'none') { // our exports end in a sigmoid inside the graph
+    throw new CodedError(FAILURE.BAD_MANIFEST, `output activation ${activation} is not supported (only none)`);
   }
   if ((output.layout ?? 'NCHW') !== 'NCHW' && output.shape?.[3] !== 1) {
     throw new CodedError(FAILURE.BAD_MANIFEST, `output layout ${output.layout} with several channels is not supported`);
   }
   const length = height * width;
-  return { name: output.name, start: (output.channel ?? 0) * length, length, sigmoid: activation === 'sigmoid' };
+  return { name: output.name, start: (output.channel ?? 0) * length, length };
 }
 
 function checkOutput(tensor, layout) {
@@ -66,8 +65,7 @@ function checkOutput(tensor, layout) {
 }
 
 /**
- * Copy the person channel of an output tensor into `mask` (and squash logits when the model asks).
- * A copy, because onnxruntime-web 1.30's WASM backend ignores pre-allocated CPU outputs (it fills a
+ * Copy the person channel of an output tensor into `mask`. A copy, because onnxruntime-web 1.30's WASM backend ignores pre-allocated CPU outputs (it fills a
  * buffer in its own heap, frees it and leaves the given tensor untouched: checked in Chromium).
  */
 function writeMask(tensor, layout, mask) {
@@ -75,9 +73,6 @@ function writeMask(tensor, layout, mask) {
   const data = tensor.data;
   // A single-channel output is copied whole: subarray() would allocate a view every frame.
   mask.set(data.length === layout.length ? data : data.subarray(layout.start, layout.start + layout.length));
-  if (layout.sigmoid) {
-    for (let i = 0; i < mask.length; i += 1) mask[i] = 1 / (1 + Math.exp(-mask[i]));
-  }
 }
 
 function describe(error, fallbackCode) {
@@ -138,8 +133,11 @@ function startWorker(scope) {
     });
   }
 
-  async function timeSession(session, feeds, fetches) {
-    for (let i = 0; i < WARMUP_RUNS; i += 1) await session.run(feeds, fetches);
+  /** Median ms of a session's runs after a warm-up run, which also proves the output fits the manifest. */
+  async function timeSession(session, feeds, fetches, layout) {
+    // The first run compiles kernels and shaders and fills caches: checked, not timed (nor written to a
+    // mask buffer: the page may still be showing a mask from the previous session).
+    checkOutput((await session.run(feeds, fetches))[layout.name], layout);
     const samples = [];
     const started = performance.now();
     while (samples.length === 0
@@ -180,9 +178,7 @@ function startWorker(scope) {
       const fetches = [layout.name];
       let ms;
       try {
-        ms = await timeSession(session, feeds, fetches);
-        // Checked, not written: the page may still be showing a mask from the previous session.
-        checkOutput((await session.run(feeds, fetches))[layout.name], layout);
+        ms = await timeSession(session, feeds, fetches, layout);
       } catch (error) {
         throw error instanceof CodedError ? error : new CodedError(FAILURE.MODEL_REJECTED, `${backend}: first runs failed: ${error?.message ?? error}`);
       }

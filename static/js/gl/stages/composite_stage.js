@@ -7,7 +7,7 @@ export const BACKGROUND_MODES = Object.freeze({ blur: 0, image: 1, colour: 2 });
 // The probability range over which the edge fades: a narrow ramp around 0.5 keeps the edge crisp
 // while hiding the mask's quantisation steps.
 const FEATHER = [0.35, 0.65];
-const LIGHT_WRAP = 0.35; // 0..1, fraction of background colour spilled onto the rim
+const LIGHT_WRAP = 0.25; // 0..1, fraction of background colour spilled onto the rim
 
 export function buildCompositeStage(context) {
   const { gl } = context;
