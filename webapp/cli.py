@@ -26,6 +26,7 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--host", help="interface to listen on (env VBG_HOST, default 127.0.0.1; 0.0.0.0 for the LAN)")
     serve.add_argument("--port", type=int, help="TCP port (env VBG_PORT, default 8000)")
     serve.add_argument("--model", help="name of the model manifest in --models-dir (env VBG_MODEL)")
+    serve.add_argument("--webgpu-model", help="fp32 model manifest WebGPU runs (env VBG_WEBGPU_MODEL, default: --model's fp32 twin)")
     serve.add_argument("--models-dir", type=Path, help="folder of model manifests and weights (env VBG_MODELS_DIR)")
     serve.add_argument("--tls", action="store_true", default=None,
                        help="serve HTTPS; generates a self-signed certificate unless --cert/--key (env VBG_TLS)")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             args.tls = True
         try:
             config = Config.from_env(
-                host=args.host, port=args.port, model=args.model, models_dir=args.models_dir,
+                host=args.host, port=args.port, model=args.model, webgpu_model=args.webgpu_model, models_dir=args.models_dir,
                 tls=args.tls, cert=args.cert, key=args.key, threads=args.threads, dev=args.dev or None,
             )
         except ValueError as exc:
