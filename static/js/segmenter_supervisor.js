@@ -54,7 +54,7 @@ export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onR
       state.backend = backend;
       connect();
     },
-    /** Switch backend while running (UI); the session keeps the old one until the new one is ready. */
+    /** Switch backend while running (UI); masks pause (picture held, then blurred) until the new session is ready. */
     async switchBackend(backend) {
       state.backend = backend;
       if (!state.segmenter) return;

@@ -103,9 +103,9 @@ class Segmenter {
     this.#buffers = buffers;
     if (options.faultsEnabled) {
       /** Test-only (present with ?fault= in the page URL): set or clear (null) an injected fault. */
-      this.setFault = (fault) => {
+      this.setFault = async (fault) => {
         this.#options.fault = fault; // a restarted worker starts with the fault last set
-        return this.#call(OP.FAULT, { fault });
+        if (!this.#failure) await this.#call(OP.FAULT, { fault });
       };
     }
   }
