@@ -89,6 +89,18 @@ def launch(playwright_driver):
 POLL_INTERVAL_S = 0.05
 
 
+def synthetic_person_image(height: int, width: int):
+    """A person-like drawing (head and torso on a gradient): (H, W, 3) uint8, deterministic."""
+    import numpy as np
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack([xx / width * 255, yy / height * 255, np.full_like(xx, 90)], axis=-1)
+    head = (xx - width * 0.5) ** 2 + (yy - height * 0.35) ** 2 < (height * 0.18) ** 2
+    body = (np.abs(xx - width * 0.5) < width * 0.17) & (yy > height * 0.5)
+    image[head | body] = (200, 160, 140)
+    return image.astype(np.uint8)
+
+
 def wait_until(page, expression: str, timeout_s: float = 30.0):
     """Poll a JS expression until it is truthy and return its value.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from e2e_tests.conftest import REPO_ROOT
+from e2e_tests.conftest import REPO_ROOT, synthetic_person_image
 
 MODELS_DIR = REPO_ROOT / "static" / "models"
 MANIFESTS = sorted(MODELS_DIR.glob("*.json"))
@@ -27,19 +27,9 @@ RUN_IN_BROWSER = """async ({ortBase, modelUrl, input, shape, inputName, outputNa
 }"""
 
 
-def _test_image(height: int, width: int) -> np.ndarray:
-    """A picture with a person-like blob and background texture: (H, W, 3) uint8, deterministic."""
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.stack([xx / width * 255, yy / height * 255, np.full_like(xx, 90)], axis=-1)
-    head = (xx - width * 0.5) ** 2 + (yy - height * 0.35) ** 2 < (height * 0.18) ** 2
-    body = (np.abs(xx - width * 0.5) < width * 0.17) & (yy > height * 0.5)
-    image[head | body] = (200, 160, 140)
-    return image.astype(np.uint8)
-
-
 def _network_input(manifest: dict) -> np.ndarray:
     _, _, height, width = manifest["input"]["shape"]
-    pixels = _test_image(height, width).astype(np.float32) * manifest["input"]["scale"]
+    pixels = synthetic_person_image(height, width).astype(np.float32) * manifest["input"]["scale"]
     mean, std = np.array(manifest["input"]["mean"]), np.array(manifest["input"]["std"])
     return ((pixels - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)  # (1, 3, H, W)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from e2e_tests.conftest import wait_until
+from e2e_tests.conftest import synthetic_person_image, wait_until
 from model_export.paths import PORTRAITS_DIR
 
 PORTRAIT = PORTRAITS_DIR / "images" / "0157.jpg"  # a validation-split portrait (see clips/build.py)
@@ -76,12 +76,7 @@ def _photo(height: int, width: int) -> np.ndarray:
     """A real portrait when the shared data is here, else a person-like drawing: (H, W, 3) uint8."""
     if PORTRAIT.is_file():
         return np.asarray(Image.open(PORTRAIT).convert("RGB").resize((width, height), Image.BILINEAR))
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = np.stack([xx / width * 255, yy / height * 255, np.full_like(xx, 90)], axis=-1)
-    head = (xx - width * 0.5) ** 2 + (yy - height * 0.35) ** 2 < (height * 0.18) ** 2
-    body = (np.abs(xx - width * 0.5) < width * 0.17) & (yy > height * 0.5)
-    image[head | body] = (200, 160, 140)
-    return image.astype(np.uint8)
+    return synthetic_person_image(height, width)
 
 
 @pytest.fixture(scope="module")

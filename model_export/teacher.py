@@ -23,7 +23,6 @@ import json
 import os
 import struct
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from model_export.files import write_atomic
 from model_export.paths import BUILD_DIR, MEDIAPIPE_PACKAGE_DIR, PEERS_DIR, PORTRAITS_DIR
 
 PEERS_BUILD_DIR = BUILD_DIR / "peers"
@@ -178,7 +178,7 @@ def convert_tflite(tflite_path: Path, onnx_path: Path, opset: int = ONNX_OPSET) 
             str(tflite_path), opset=opset, custom_op_handlers={f"TFL_{MEDIAPIPE_CUSTOM_OP}": (handler, [])}
         )
     onnx.checker.check_model(model_proto)
-    _atomic_write_bytes(onnx_path, model_proto.SerializeToString())
+    write_atomic(onnx_path, model_proto.SerializeToString())
     return onnx_path
 
 
@@ -187,19 +187,6 @@ def convert_mediapipe(out_dir: Path = PEERS_BUILD_DIR) -> list[Path]:
     return [
         convert_tflite(m.tflite_path, out_dir / f"{m.name}.onnx") for m in MEDIAPIPE_MODELS.values()
     ]
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are ordinary build outputs
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def compare_with_tflite(model: MediaPipeModel, images_rgb: list[np.ndarray], onnx_path: Path | None = None) -> float:

@@ -1,5 +1,4 @@
 """webapp/server.py and webapp/cli.py: the production server over HTTP and HTTPS."""
-import signal
 import ssl
 import subprocess
 import sys
