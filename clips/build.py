@@ -2,7 +2,7 @@
 
     .venv/bin/python -m clips.build --out build/clips/demo [--portrait 0157] [--background wallpapers-autumn.jpg]
         [--background-colour 0,255,0] [--width 640 --height 360 --fps 30]
-        [--script still:60,move:45,still:60,fast:30] [--seed 0] [--noise 1.0 | --no-noise]
+        [--script still:60,move:45,still:60,fast:30] [--seed 0] [--noise 1.0 | --no-noise] [--barcode]
 
 writes ``demo.y4m`` (Chromium's ``--use-file-for-fake-video-capture``), ``demo.masks.npy`` (uint8 (N, H, W),
 255 = person, frame-aligned with the y4m) and ``demo.json`` (phases, sizes, sources, colour statistics).
@@ -15,6 +15,11 @@ Script phases (``KIND:FRAMES``, comma-separated, run in order; every phase start
 - ``fast``: a back-and-forth sweep at ``FAST_SPEED`` of the width per frame or more (25.6 px at 640 wide;
   shorter only on the frame where it turns round).
 Positions are whole pixels, so each frame's mask is the first frame's mask shifted by ``offsets_px``.
+
+``--barcode`` paints each frame's index in the top-left corner as ``FRAME_CODE_BITS`` square blocks of
+``FRAME_CODE_BLOCK_FRACTION`` of the width (white = 1, black = 0, most significant bit first, from x = 0,
+y = 0), over the noise, so the benchmark probe (static/js/bench_probe.js) can tell which clip frame the
+page composited. Still frames then differ in that corner; the ground truth there is background.
 """
 from __future__ import annotations
 
@@ -55,6 +60,9 @@ TALK_MARGIN = 0.06  # least distance of any talk change from the silhouette, fra
 TALK_FACE_SPAN = 0.45  # the face region lies in this top fraction of the person's box
 NOISE_SIGMA = 1.0  # default sensor noise, standard deviation in 8-bit levels
 NOISE_BANK = 8  # noise fields drawn once and cycled: per-frame draws would dominate the build time
+# The frame-code layout; must equal FRAME_CODE in static/js/bench_probe.js (a test compares them).
+FRAME_CODE_BITS = 12  # 4096 frames: over 2 min at 30 fps
+FRAME_CODE_BLOCK_FRACTION = 1 / 40  # block side over the frame width: 16 px at 640, 6.4 px at the 256-wide model size
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class ClipSpec:
     script: tuple[Phase, ...] = field(default_factory=lambda: parse_script(DEFAULT_SCRIPT))
     seed: int = 0
     noise: float = NOISE_SIGMA  # 0 = none: still frames are then byte-identical
+    barcode: bool = False  # paint the frame index in the top-left corner (see draw_frame_code)
     portraits_dir: Path = PORTRAITS_DIR
     backgrounds_dir: Path = BACKGROUNDS_DIR
 
@@ -113,6 +122,7 @@ class ClipInfo:
     noise_sigma: float
     talk_margin_px: int  # talk changes stay at least this far inside the ground-truth mask
     seed: int
+    barcode: bool = False  # frames carry their index as a frame code (older JSONs lack the key)
 
     @classmethod
     def load(cls, json_path: Path) -> ClipInfo:
@@ -354,7 +364,35 @@ def _frames(spec: ClipSpec, sprite: _Sprite, background: np.ndarray, ranges: lis
         if bank is not None:
             noisy = frame.astype(np.int16) + bank[index % NOISE_BANK]
             frame = np.clip(noisy, 0, 255).astype(np.uint8)
+        if spec.barcode:
+            rows, cols = draw_frame_code(frame, index)
+            masks[index][rows, cols] = 0  # the code covers whatever was there: it is background now
         yield frame
+
+
+def frame_code_blocks(width: int) -> list[tuple[slice, slice]]:
+    """(rows, cols) of each frame-code block in a frame WIDTH px wide, most significant bit first."""
+    block = width * FRAME_CODE_BLOCK_FRACTION
+    side = max(1, round(block))
+    return [(slice(0, side), slice(round(bit * block), round((bit + 1) * block))) for bit in range(FRAME_CODE_BITS)]
+
+
+def draw_frame_code(frame: np.ndarray, index: int) -> tuple[slice, slice]:
+    """Paint INDEX into an (H, W, 3) uint8 frame in place; returns the (rows, cols) the code covers."""
+    if not 0 <= index < 2 ** FRAME_CODE_BITS:
+        raise ValueError(f"frame {index} does not fit a {FRAME_CODE_BITS}-bit frame code")
+    blocks = frame_code_blocks(frame.shape[1])
+    for bit, (rows, cols) in enumerate(blocks):
+        frame[rows, cols] = 255 if (index >> (FRAME_CODE_BITS - 1 - bit)) & 1 else 0
+    return blocks[0][0], slice(0, blocks[-1][1].stop)
+
+
+def read_frame_code(frame: np.ndarray) -> int:
+    """The index painted by draw_frame_code, read like the probe: green at each block's centre."""
+    code = 0
+    for rows, cols in frame_code_blocks(frame.shape[1]):
+        code = code * 2 + int(frame[(rows.start + rows.stop) // 2, (cols.start + cols.stop) // 2, 1] > 127)
+    return code
 
 
 def _check(spec: ClipSpec) -> None:
@@ -366,6 +404,11 @@ def _check(spec: ClipSpec) -> None:
         raise ValueError("the script has no phases")
     if spec.background is None and spec.background_colour is None:
         raise ValueError("give a background image or a background colour")
+    frames = sum(phase.frames for phase in spec.script)
+    if spec.barcode and frames > 2 ** FRAME_CODE_BITS:
+        raise ValueError(f"{frames} frames do not fit the {FRAME_CODE_BITS}-bit frame code (at most {2 ** FRAME_CODE_BITS})")
+    if spec.barcode and spec.width * FRAME_CODE_BLOCK_FRACTION < 2:
+        raise ValueError(f"width {spec.width} is too small for a frame code: its blocks would be under 2 px")
 
 
 def build_clip(out_stem: Path, spec: ClipSpec) -> ClipInfo:
@@ -421,6 +464,7 @@ def build_clip(out_stem: Path, spec: ClipSpec) -> ClipInfo:
             noise_sigma=float(spec.noise),
             talk_margin_px=sprite.talk_margin_px,
             seed=spec.seed,
+            barcode=spec.barcode,
         )
         json_tmp.write_text(_to_json(asdict(info)))
         os.replace(json_tmp, json_path)
@@ -468,11 +512,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--noise", type=float, default=NOISE_SIGMA, help="sensor noise, std in 8-bit levels")
     parser.add_argument("--no-noise", dest="noise", action="store_const", const=0.0, help="identical still frames")
+    parser.add_argument("--barcode", action="store_true", help="paint each frame's index in the top-left corner")
     args = parser.parse_args(argv)
     spec = ClipSpec(
         portrait=args.portrait, background=args.background, background_colour=args.background_colour,
         width=args.width, height=args.height, fps=args.fps, script=args.script, seed=args.seed,
         noise=args.noise, portraits_dir=args.portraits_dir, backgrounds_dir=args.backgrounds_dir,
+        barcode=args.barcode,
     )
     try:
         info = build_clip(args.out, spec)

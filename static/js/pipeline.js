@@ -55,6 +55,7 @@ export function createPipeline(canvas, manifest) {
   };
   const refineSize = { width: 0, height: 0, jbuRadius: 1 };
   let hasMask = false;
+  let lastColour = '';
 
   return {
     gl,
@@ -116,7 +117,10 @@ export function createPipeline(canvas, manifest) {
         compositeInputs.mode = BACKGROUND_MODES.blur;
       }
       compositeInputs.personVisible = personVisible;
-      parseColour(look.colour, colour);
+      if (look.colour !== lastColour) {
+        parseColour(look.colour, colour);
+        lastColour = look.colour;
+      }
       compositeInputs.imageTransform = background.coverTransform(canvas.width, canvas.height);
       composite.render(compositeInputs);
     },

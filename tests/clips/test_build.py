@@ -1,6 +1,8 @@
 """clips/build.py: fake-camera clips whose masks match their pixels, phase by phase."""
 import json
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from PIL import Image
 
 from clips import build
 from clips.build import ClipInfo, ClipSpec, build_clip, parse_colour, parse_script
-from clips.y4m import read_y4m
+from clips.y4m import read_y4m, write_y4m
 from model_export.paths import BACKGROUNDS_DIR, PORTRAITS_DIR
 
 GREEN = (0, 255, 0)  # the flat background: far from every person colour below
@@ -211,3 +213,64 @@ def test_default_portrait_and_background_build(tmp_path):
     assert len(frames) == 2 and masks[0][-1].any()  # head and shoulders, standing on the bottom edge
     assert 0.15 < (masks[0] > 0).mean() < 0.6
     assert info.background == build.DEFAULT_BACKGROUND and info.portrait == build.DEFAULT_PORTRAIT
+
+
+def _probe_read(frame: np.ndarray, model_width: int = 256, model_height: int = 144) -> int:
+    """Read a frame code the way static/js/bench_probe.js does: on the model-size frame, green at the
+    centre of each block, on row floor(blockPx / 2)."""
+    small = np.asarray(Image.fromarray(frame).resize((model_width, model_height), Image.BILINEAR))
+    block_px = model_width * build.FRAME_CODE_BLOCK_FRACTION
+    row = small[int(block_px // 2)]
+    code = 0
+    for bit in range(build.FRAME_CODE_BITS):
+        code = code * 2 + int(row[int((bit + 0.5) * block_px), 1] > 127)
+    return code
+
+
+def test_frame_code_matches_the_browser_probe():
+    source = Path(build.__file__).resolve().parent.parent
+    probe = (source / "static" / "js" / "bench_probe.js").read_text()
+    match = re.search(r"FRAME_CODE = Object\.freeze\(\{ bits: (\d+), blockFraction: 1 / (\d+) \}\)", probe)
+    assert match, "FRAME_CODE not found in static/js/bench_probe.js"
+    assert int(match[1]) == build.FRAME_CODE_BITS and 1 / int(match[2]) == build.FRAME_CODE_BLOCK_FRACTION
+
+
+@pytest.mark.parametrize("index", [0, 1, 0xA5C, 2 ** build.FRAME_CODE_BITS - 1])
+def test_frame_code_round_trips_through_y4m_and_the_model_size_frame(tmp_path, index):
+    rng = np.random.default_rng(index)
+    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)  # busy surroundings: no help from the background
+    rows, cols = build.draw_frame_code(frame, index)
+    assert (rows.stop, cols.stop) == (16, 12 * 16)  # 16 px blocks at 640 wide, from the top-left corner
+    assert build.read_frame_code(frame) == index
+    write_y4m(tmp_path / "code.y4m", [frame], 30)
+    decoded = next(read_y4m(tmp_path / "code.y4m"))
+    assert build.read_frame_code(decoded) == index
+    assert _probe_read(decoded) == index
+
+
+def test_barcode_clip_numbers_its_frames_and_clears_the_truth_under_the_code(tmp_path, flat_spec):
+    spec = replace(flat_spec, width=320, height=180, noise=1.0, barcode=True, script=parse_script("still:3,fast:4"))
+    info, frames, masks = _build(tmp_path, spec)
+    assert info.barcode and ClipInfo.load(tmp_path / "out" / "clip.json").barcode
+    assert [build.read_frame_code(frame) for frame in frames] == list(range(7))
+    rows, cols = build.frame_code_blocks(320)[0][0], slice(0, build.frame_code_blocks(320)[-1][1].stop)
+    assert not masks[:, rows, cols].any()
+    _, plain_frames, plain_masks = _build(tmp_path, replace(spec, barcode=False), name="plain")
+    below = slice(rows.stop + 1, None)  # 4:2:0 chroma may mix the code's last row with the next
+    assert np.array_equal(frames[:, below], plain_frames[:, below])
+    assert np.array_equal(masks[:, rows.stop:], plain_masks[:, rows.stop:])
+
+
+def test_barcode_refuses_clips_longer_than_the_code(flat_spec, tmp_path):
+    too_long = replace(flat_spec, barcode=True, script=parse_script(f"still:{2 ** build.FRAME_CODE_BITS + 1}"))
+    with pytest.raises(ValueError, match="frame code"):
+        build_clip(tmp_path / "out" / "clip", too_long)
+    with pytest.raises(ValueError, match="frame code"):
+        build.draw_frame_code(np.zeros((36, 640, 3), np.uint8), 2 ** build.FRAME_CODE_BITS)
+
+
+def test_command_line_barcode(tmp_path, portraits):
+    args = ["--out", str(tmp_path / "cli"), "--portrait", "bust", "--portraits-dir", str(portraits),
+            "--background-colour", "0,0,0", "--width", "160", "--height", "90", "--script", "still:3", "--barcode"]
+    assert build.main(args) == 0
+    assert [build.read_frame_code(f) for f in read_y4m(tmp_path / "cli.y4m")] == [0, 1, 2]
