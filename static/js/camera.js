@@ -1,4 +1,5 @@
 /** The camera: open a stream, and turn getUserMedia's failures into words a user can act on. */
+import { UserError } from './user_error.js';
 
 export const DEFAULT_CAMERA = Object.freeze({
   width: 1280, // px, a common laptop webcam mode
@@ -6,16 +7,8 @@ export const DEFAULT_CAMERA = Object.freeze({
   frameRate: 30, // frames per second
 });
 
-export class CameraError extends Error {
-  /** @param {string} title short headline @param {string} advice what to do next */
-  constructor(title, advice, cause) {
-    super(`${title} ${advice}`);
-    this.name = 'CameraError';
-    this.title = title;
-    this.advice = advice;
-    this.cause = cause;
-  }
-}
+/** A camera failure, in words (see describeCameraFailure). */
+export class CameraError extends UserError {}
 
 /** Map a DOMException from getUserMedia (or a missing API) to a CameraError. */
 export function describeCameraFailure(error) {

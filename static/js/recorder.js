@@ -1,18 +1,11 @@
 /** Record the outgoing stream to a WebM file with MediaRecorder. */
+import { UserError } from './user_error.js';
 
 // VP9 is smaller at the same quality; VP8 is the fallback every WebM recorder has.
 const MIME_TYPES = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
 const TIMESLICE_MS = 1000; // hand over data every second so a crash loses at most that much
 
-export class RecordingError extends Error {
-  constructor(title, advice, cause) {
-    super(`${title} ${advice}`);
-    this.name = 'RecordingError';
-    this.title = title;
-    this.advice = advice;
-    this.cause = cause;
-  }
-}
+export class RecordingError extends UserError {}
 
 /** A recorder of `stream`; `stop()` resolves to a WebM Blob. */
 export function startRecording(stream) {
