@@ -106,10 +106,11 @@ def test_gate_skips_when_still_and_runs_on_motion(server, open_page, still_clip,
     assert still_stats["skipRate"] >= 0.8, still_stats
 
     moving = _start(open_page, server, moving_clip[0], {}).page
-    time.sleep(2)
+    # On a loaded machine the first runs come late (model start-up); judge once the gate has
+    # had a few runs, not after a fixed time.
+    wait_until(moving, "window.vbg.stats.segmentations > 5", PAGE_TIMEOUT_S)
     moving_stats = moving.evaluate("window.vbg.stats")
     assert moving_stats["skipRate"] <= 0.5, moving_stats
-    assert moving_stats["segmentations"] > 5
 
 
 @pytest.mark.parametrize("fault", ["model-corrupt", "inference-throws", "slow-inference"])
