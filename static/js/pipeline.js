@@ -96,6 +96,10 @@ export function createPipeline(canvas, manifest) {
     setBackgroundImage(source) {
       background.setImage(source);
     },
+    /** Show a playing video element as the picture background; each new frame is copied when drawn. */
+    setBackgroundVideo(video) {
+      background.setVideo(video);
+    },
     /** Draw the outgoing frame. `look`: {mode, blurLevel, colour, personVisible, tier}. */
     composite(look) {
       const personVisible = look.personVisible && hasMask;
@@ -110,6 +114,7 @@ export function createPipeline(canvas, manifest) {
         const level = look.mode === 'blur' ? look.blurLevel : WRAP_BLUR_LEVEL;
         compositeInputs.blur = blur.render(downscale.current.texture, refine.texture, level);
         compositeInputs.mode = BACKGROUND_MODES[look.mode];
+        if (look.mode === 'image') background.update();
       } else {
         // Fail closed: everything is background, and the background is the privacy blur.
         compositeInputs.mask = mask.texture;

@@ -20,12 +20,12 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
   const quality = createQualityController();
   const stats = {
     frames: 0, fps: 0, cameraFps: DEFAULT_CAMERA_FPS, inferenceMs: 0, backend: '-',
-    gateState: 'running', skipRate: 0, droppedFrames: 0, latencyMs: 0, quality: quality.tier.name,
+    gateState: 'running', skipRate: 0, droppedFrames: 0, latencyMs: 0, quality: quality.tier.name, qualityPinned: false,
     segmentations: 0, failures: 0, personVisible: false,
   };
   const state = {
     segmenter: null, stopLoop: null, pending: null, frameId: 0,
-    windowStart: 0, windowFrames: 0, lastPresented: -1, snapshotWaiters: [],
+    windowStart: 0, windowFrames: 0, lastPresented: -1, lastCallback: 0, snapshotWaiters: [],
   };
   const lookWithGuard = { mode: 'blur', blurLevel: 'light', colour: '#000000', personVisible: false, tier: quality.tier };
 
@@ -81,18 +81,31 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
     stats.backend = segmenter?.backend ?? '-';
     const captured = metadata?.captureTime ?? metadata?.presentationTime;
     if (captured) stats.latencyMs = finished - captured;
-    if (metadata && state.lastPresented >= 0 && metadata.presentedFrames > state.lastPresented + 1) {
-      stats.droppedFrames += metadata.presentedFrames - state.lastPresented - 1;
-    }
-    if (metadata) state.lastPresented = metadata.presentedFrames;
+    const cameraIntervalMs = MS_PER_S / stats.cameraFps;
+    const advanced = cameraFramesSince(metadata, now, cameraIntervalMs);
+    if (advanced > 1) stats.droppedFrames += advanced - 1;
     state.windowFrames += 1;
     if (finished - state.windowStart >= FPS_WINDOW_MS) {
       stats.fps = (state.windowFrames * MS_PER_S) / (finished - state.windowStart);
       state.windowStart = finished;
       state.windowFrames = 0;
     }
-    if (quality.observe(finished - started, MS_PER_S / stats.cameraFps)) stats.quality = quality.tier.name;
+    if (quality.observe(finished - started, advanced, cameraIntervalMs)) stats.quality = quality.tier.name;
     probe?.frameDone(captured, finished - started, ran, lookWithGuard.personVisible);
+  }
+
+  /** Camera frames since the previous callback (1 = none dropped): presentedFrames' step, or
+   * without frame metadata (requestAnimationFrame fallback), the elapsed time in camera intervals. */
+  function cameraFramesSince(metadata, now, cameraIntervalMs) {
+    let advanced = 1;
+    if (metadata) {
+      if (state.lastPresented >= 0) advanced = metadata.presentedFrames - state.lastPresented;
+      state.lastPresented = metadata.presentedFrames;
+    } else {
+      if (state.lastCallback > 0) advanced = Math.max(1, Math.round((now - state.lastCallback) / cameraIntervalMs));
+      state.lastCallback = now;
+    }
+    return advanced;
   }
 
   function flushSnapshots() {
@@ -106,6 +119,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
     stats,
     gate,
     guard,
+    quality,
     /** Use a (new) segmenter; null while there is none (the picture stays blurred). */
     setSegmenter(segmenter) {
       state.segmenter = segmenter;
@@ -117,12 +131,14 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
       stats.cameraFps = settings.frameRate || DEFAULT_CAMERA_FPS;
       quality.start(settings.width || video.videoWidth);
       stats.quality = quality.tier.name;
+      stats.qualityPinned = quality.pinned;
       guard.reset();
       gate.reset();
       pipeline.resetMask();
       state.windowStart = performance.now();
       state.windowFrames = 0;
       state.lastPresented = -1;
+      state.lastCallback = 0;
       state.stopLoop = startFrameLoop(video, onFrame);
     },
     stop() {

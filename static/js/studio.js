@@ -5,6 +5,7 @@
 import { openCamera, closeCamera, listCameras, CameraError } from './camera.js';
 import { createPipeline } from './pipeline.js';
 import { createSession } from './session.js';
+import { qualityFromUrl } from './quality.js';
 import { loadRuntime } from './runtime.js';
 import { fetchManifest } from './model_manifest.js';
 import { createSegmenterSupervisor } from './segmenter_supervisor.js';
@@ -18,6 +19,7 @@ import { bindControls } from './ui/controls.js';
 import { createStatsOverlay } from './ui/stats_overlay.js';
 import { renderBuiltinBackground } from './backgrounds/builtin.js';
 import { loadUploadedImage } from './backgrounds/upload.js';
+import { isVideoFile, loadUploadedVideo } from './backgrounds/video.js';
 
 const STATS_REFRESH_MS = 250; // the overlay and the System panel update 4x per second
 const BACKGROUND_RENDER_SIZE = Object.freeze({ width: 1920, height: 1080 }); // px, built-ins are drawn once at this size
@@ -43,7 +45,7 @@ export function startStudio(config) {
 
   const app = {
     manifest: null, manifestFp32: null, pipeline: null, session: null, supervisor: null,
-    stream: null, track: null, outputStream: null, recorder: null, uploadedImage: null, statsTimer: 0,
+    stream: null, track: null, outputStream: null, recorder: null, uploadedImage: null, uploadedVideo: null, statsTimer: 0,
   };
   // Read-only facts for tests and diagnostics; nothing here changes behaviour.
   window.vbg = {
@@ -60,7 +62,10 @@ export function startStudio(config) {
   const controls = bindControls(document, store, {
     onUpload: async (file) => {
       try {
+        if (isVideoFile(file)) return await useUploadedVideo(file);
         const bitmap = await loadUploadedImage(file);
+        app.uploadedVideo?.release();
+        app.uploadedVideo = null;
         app.uploadedImage?.close?.();
         app.uploadedImage = bitmap;
         message.clear('upload');
@@ -102,9 +107,33 @@ export function startStudio(config) {
     },
   });
 
+  /** Check and play an uploaded video as the picture background; resolves to its video element. */
+  async function useUploadedVideo(file) {
+    const clip = await loadUploadedVideo(file);
+    app.uploadedVideo?.release();
+    app.uploadedImage?.close?.();
+    app.uploadedImage = null;
+    app.uploadedVideo = clip;
+    message.clear('upload');
+    store.update({ mode: 'image', imageId: UPLOAD_IMAGE_ID });
+    await applyBackgroundImage();
+    return clip.video;
+  }
+
+  /** The uploaded video decodes only while it is the background in use. */
+  function playBackgroundVideo(settings) {
+    if (!app.uploadedVideo) return;
+    if (settings.mode === 'image' && settings.imageId === UPLOAD_IMAGE_ID) app.uploadedVideo.play();
+    else app.uploadedVideo.pause();
+  }
+
   async function applyBackgroundImage() {
     if (!app.pipeline) return;
     const { imageId } = store.get();
+    if (imageId === UPLOAD_IMAGE_ID && app.uploadedVideo) {
+      app.pipeline.setBackgroundVideo(app.uploadedVideo.video);
+      return;
+    }
     if (imageId === UPLOAD_IMAGE_ID && app.uploadedImage) {
       app.pipeline.setBackgroundImage(app.uploadedImage);
       return;
@@ -180,6 +209,8 @@ export function startStudio(config) {
     if (app.supervisor?.segmenter) app.session.setSegmenter(app.supervisor.segmenter);
     // `?gate=off` segments every frame: the benchmark's baseline, and a diagnostic for users.
     if (new URLSearchParams(location.search).get('gate') === 'off') app.session.gate.enabled = false;
+    // `?quality=high|medium|low|lowest` fixes the quality tier; absent or `auto`, it follows the frame rate.
+    app.session.quality.pin(qualityFromUrl(location.search));
     // One stream for the whole page life: sharing features keep their reference across camera restarts.
     app.outputStream = canvas.captureStream();
     window.vbg.outputStream = app.outputStream;
@@ -249,6 +280,7 @@ export function startStudio(config) {
   }
 
   store.subscribe((settings, changed) => {
+    playBackgroundVideo(settings);
     if (changed.includes('imageId') || (changed.includes('mode') && settings.mode === 'image')) applyBackgroundImage();
     if (changed.includes('backend')) app.supervisor?.switchBackend(settings.backend);
     if ((changed.includes('cameraId') || changed.includes('resolution')) && app.stream) enableCamera();

@@ -5,6 +5,7 @@
  * from the store, so settings restored from localStorage and changes made in code show up alike. */
 import { parseResolution, RESOLUTIONS, UPLOAD_IMAGE_ID } from './settings_store.js';
 import { ACCEPTED_TYPES, loadUploadedImage } from '../backgrounds/upload.js';
+import { ACCEPTED_VIDEO_TYPES, isVideoFile } from '../backgrounds/video.js';
 import { createGallery, choiceOf, patchOf } from './gallery.js';
 
 const BACKEND_LABELS = Object.freeze({ wasm: 'WebAssembly (CPU)', webgpu: 'WebGPU (graphics card)' });
@@ -13,6 +14,7 @@ const RECORDING_TICK_MS = 1000; // the recording clock shows whole seconds
 
 function isDrawable(value) {
   return value instanceof ImageBitmap || value instanceof HTMLCanvasElement || value instanceof HTMLImageElement
+    || value instanceof HTMLVideoElement
     || (typeof OffscreenCanvas === 'function' && value instanceof OffscreenCanvas);
 }
 
@@ -23,9 +25,10 @@ function formatClock(seconds) {
 
 /**
  * Wire the controls in `doc` to `store`.
- * handlers.onUpload(file) checks and applies the picture and shows any error; it resolves to the
- * decoded ImageBitmap on success (used for the thumbnail; without it the file is decoded again)
- * and to nothing on failure. The gallery selects the picture only on success.
+ * handlers.onUpload(file) checks and applies the picture or video and shows any error; it resolves
+ * to the decoded ImageBitmap or the playing video element on success (used for the thumbnail;
+ * without it a picture is decoded again) and to nothing on failure. The gallery selects the
+ * upload only on success.
  * @param {Document} doc
  * @param {{get(): object, update(patch: object): object, subscribe(fn: Function): Function}} store
  * @param {{onUpload(file: File): Promise<unknown>, onSnapshot(): void, onRecordToggle(): void, onCompareChange(showingBefore: boolean): void}} handlers
@@ -81,9 +84,10 @@ export function bindControls(doc, store, handlers) {
 
   // The picture for the "Your image" thumbnail: what onUpload returned, or (when it returned no
   // picture but the upload was selected) the file decoded again; a file that fails the checks
-  // leaves the previous thumbnail alone.
+  // leaves the previous thumbnail alone. A video is never opened twice: no frame, no thumbnail.
   async function uploadPreview(result, file) {
     if (isDrawable(result)) return { picture: result, owned: false };
+    if (isVideoFile(file)) return null;
     const current = store.get();
     if (!result && !(current.mode === 'image' && current.imageId === UPLOAD_IMAGE_ID)) return null;
     try {
@@ -93,23 +97,24 @@ export function bindControls(doc, store, handlers) {
     }
   }
 
-  uploadInput.accept = ACCEPTED_TYPES.join(',');
+  uploadInput.accept = [...ACCEPTED_TYPES, ...ACCEPTED_VIDEO_TYPES].join(',');
   listen(uploadInput, 'change', async () => {
     const [file] = uploadInput.files;
     // Cleared at once so choosing the same file again fires another change event.
     uploadInput.value = '';
     if (!file) return;
+    const kind = isVideoFile(file) ? 'video' : 'image';
     gallery.setUploadBusy(true);
-    announce('Loading your image…');
+    announce(`Loading your ${kind}…`);
     try {
       const result = await handlers.onUpload(file);
       const preview = await uploadPreview(result, file);
       if (!preview) return;
-      gallery.showUpload(preview.picture);
+      gallery.showUpload(preview.picture, kind);
       if (preview.owned) preview.picture.close();
       store.update({ mode: 'image', imageId: UPLOAD_IMAGE_ID });
       gallery.select(choiceOf(store.get()));
-      announce('Background: your image');
+      announce(`Background: your ${kind}`);
     } finally {
       gallery.setUploadBusy(false);
     }

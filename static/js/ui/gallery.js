@@ -10,7 +10,9 @@ import { drawBlurThumbnail, drawBuiltinThumbnail, drawColourThumbnail, drawPictu
 const THUMB_WIDTH = 224; // px: twice the widest tile in CSS px, so thumbnails stay sharp on HiDPI screens
 const THUMB_HEIGHT = 126; // px: 16:9 like the preview
 const RADIO_NAME = 'background';
-const UPLOAD_BUTTON_NAME = 'Upload image…';
+const UPLOAD_BUTTON_NAME = 'Upload image or video…';
+// The own-upload tile's name, by what was uploaded.
+const UPLOAD_LABELS = Object.freeze({ image: 'Your image', video: 'Your video' });
 const UPLOAD_CAPTION = 'Upload…';
 
 const BLUR_PREFIX = 'blur:';
@@ -41,7 +43,7 @@ function radioChoices() {
       value: `${BUILTIN_IMAGE_PREFIX}${id}`, label, draw: (canvas) => drawBuiltinThumbnail(canvas, id),
     })),
     { value: COLOUR_CHOICE, label: 'Colour', draw: null },
-    { value: UPLOAD_CHOICE, label: 'Your image', draw: null },
+    { value: UPLOAD_CHOICE, label: UPLOAD_LABELS.image, draw: null },
   ];
 }
 
@@ -67,7 +69,7 @@ function createRadioTile(doc, { value, label }) {
   face.append(thumb, caption);
   tile.append(input, face);
   slot.append(tile);
-  return { slot, input, thumb };
+  return { slot, input, thumb, caption };
 }
 
 function createUploadButton(doc) {
@@ -135,9 +137,14 @@ export function createGallery(fieldset, handlers) {
       if (colourInput.value !== colour) colourInput.value = colour;
       drawColourThumbnail(colourTile.thumb, colour);
     },
-    /** Reveal the "Your image" tile with a preview of `source` (ImageBitmap, image or canvas, if any). */
-    showUpload(source) {
+    /** Reveal the "Your image" tile with a preview of `source` (ImageBitmap, image, canvas or video, if any);
+     * `kind` 'video' names it "Your video". */
+    showUpload(source, kind) {
       uploadTile.slot.hidden = false;
+      if (kind) {
+        uploadTile.label = UPLOAD_LABELS[kind];
+        uploadTile.caption.textContent = uploadTile.label;
+      }
       if (source) drawPictureThumbnail(uploadTile.thumb, source);
     },
     /** Mark the upload button busy while a picture is being checked and decoded. */

@@ -1,15 +1,15 @@
 /** The user's choices (background, camera, backend, stats), validated and kept in localStorage.
  *
  * Every value read back from storage is checked one key at a time: a corrupt or outdated entry
- * loses only that key, which falls back to its default. An uploaded picture is never stored; the
- * 'upload' choice itself is not restored after a reload because the picture is gone by then. */
+ * loses only that key, which falls back to its default. An uploaded picture or video is never
+ * stored; the 'upload' choice itself is not restored after a reload because the file is gone by then. */
 import { builtinBackgrounds, BUILTIN_IMAGE_PREFIX } from '../backgrounds/builtin.js';
 
 const STORAGE_KEY = 'vbg.settings.v1';
 const MAX_CAMERA_ID_LENGTH = 512; // characters; real device ids are 64 hex characters
 const COLOUR_PATTERN = /^#[0-9a-f]{6}$/;
 
-/** The imageId of the user's own picture (kept in memory only). */
+/** The imageId of the user's own picture or video (kept in memory only). */
 export const UPLOAD_IMAGE_ID = 'upload';
 const BUILTIN_IMAGE_IDS = Object.freeze(builtinBackgrounds.map(({ id }) => `${BUILTIN_IMAGE_PREFIX}${id}`));
 

@@ -17,7 +17,7 @@ const ROWS = Object.freeze([
   ['gate', 'Gate', (s) => (s.gateState ? `${s.gateState}${isFinite(s.skipRate) ? ` · ${Math.round(s.skipRate * 100)}% skipped` : ''}` : MISSING)],
   ['dropped', 'Dropped', (s) => (isFinite(s.droppedFrames) ? String(s.droppedFrames) : MISSING)],
   ['latency', 'Latency', (s) => (isFinite(s.latencyMs) ? `${s.latencyMs.toFixed(0)} ms` : MISSING)],
-  ['quality', 'Quality', (s) => (s.quality !== undefined && s.quality !== null && s.quality !== '' ? String(s.quality) : MISSING)],
+  ['quality', 'Quality', (s) => (s.quality !== undefined && s.quality !== null && s.quality !== '' ? `${s.quality}${s.qualityPinned ? ' (fixed)' : ''}` : MISSING)],
 ]);
 
 /** Build the overlay inside `element` (shown/hidden by its `hidden` attribute); returns {update, clear}. */
@@ -41,7 +41,7 @@ export function createStatsOverlay(element) {
   // The latest sample, copied field by field so callers may reuse one object every frame.
   const latest = {
     fps: NaN, cameraFps: NaN, inferenceMs: NaN, backend: '', gateState: '', skipRate: NaN,
-    droppedFrames: NaN, latencyMs: NaN, quality: '',
+    droppedFrames: NaN, latencyMs: NaN, quality: '', qualityPinned: false,
   };
   let lastWrite = -Infinity;
 
@@ -65,6 +65,7 @@ export function createStatsOverlay(element) {
       latest.droppedFrames = sample.droppedFrames ?? NaN;
       latest.latencyMs = sample.latencyMs ?? NaN;
       latest.quality = sample.quality ?? '';
+      latest.qualityPinned = Boolean(sample.qualityPinned);
       if (element.hidden) return;
       const now = performance.now();
       if (now - lastWrite < REFRESH_MS) return;
@@ -75,7 +76,7 @@ export function createStatsOverlay(element) {
     clear() {
       latest.fps = NaN; latest.cameraFps = NaN; latest.inferenceMs = NaN; latest.backend = '';
       latest.gateState = ''; latest.skipRate = NaN; latest.droppedFrames = NaN; latest.latencyMs = NaN;
-      latest.quality = '';
+      latest.quality = ''; latest.qualityPinned = false;
       lastWrite = -Infinity;
       write();
     },

@@ -27,8 +27,8 @@ function drawSilhouette(ctx, width, height) {
 
 /** Draw `source` into `canvas`, scaled to cover it and centred. */
 function drawCover(ctx, source, width, height) {
-  const sourceWidth = source.naturalWidth || source.width;
-  const sourceHeight = source.naturalHeight || source.height;
+  const sourceWidth = source.videoWidth || source.naturalWidth || source.width;
+  const sourceHeight = source.videoHeight || source.naturalHeight || source.height;
   if (!sourceWidth || !sourceHeight) return;
   const scale = Math.max(width / sourceWidth, height / sourceHeight);
   const drawWidth = sourceWidth * scale;
@@ -65,7 +65,7 @@ export function drawColourThumbnail(canvas, colour) {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
 }
 
-/** Preview the user's own picture (an ImageBitmap, image or canvas), cover-fitted. */
+/** Preview the user's own picture (an ImageBitmap, image or canvas; a video's current frame), cover-fitted. */
 export function drawPictureThumbnail(canvas, source) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
