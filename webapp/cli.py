@@ -1,6 +1,6 @@
 """The `vbg` command: serve the app, or run a stage of the model build backend.
 
-    vbg serve [--host 0.0.0.0] [--port 8000] [--tls | --cert C --key K] [--dev]
+    vbg serve [--host 0.0.0.0] [--port 8000] [--tls | --cert C --key K] [--dev] [--ice-servers JSON]
     vbg train|export|quantize|evaluate|teacher ...   (needs the `train` extra)
 """
 import argparse
@@ -8,7 +8,8 @@ import importlib
 import sys
 from pathlib import Path
 
-from webapp.config import Config
+from webapp.config import DEFAULT_THREADS, Config, ice_servers, positive_int
+from webapp.rooms.registry import RoomLimits
 
 # Each build stage is a module of model_export with its own argparse `main(argv)`; importing it
 # lazily keeps `vbg serve` free of torch and onnx.
@@ -19,6 +20,17 @@ BUILD_COMMANDS = {
     "evaluate": "model_export.evaluate",
     "teacher": "model_export.teacher",
 }
+
+
+def _checked(parse):
+    """An argparse type that reports the parser's own message (argparse hides a ValueError's)."""
+    def checked(raw: str):
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    checked.__name__ = parse.__name__
+    return checked
 
 
 def _serve_parser(sub) -> None:
@@ -32,7 +44,23 @@ def _serve_parser(sub) -> None:
                        help="serve HTTPS; generates a self-signed certificate unless --cert/--key (env VBG_TLS)")
     serve.add_argument("--cert", type=Path, help="PEM certificate for --tls (env VBG_CERT)")
     serve.add_argument("--key", type=Path, help="PEM private key for --tls (env VBG_KEY)")
-    serve.add_argument("--threads", type=int, help="request threads (env VBG_THREADS, default 8)")
+    serve.add_argument("--threads", type=_checked(positive_int),
+                       help=f"request threads; each open room socket holds one "
+                            f"(env VBG_THREADS, default {DEFAULT_THREADS})")
+    serve.add_argument("--ice-servers", type=_checked(ice_servers), metavar="JSON",
+                       help='STUN/TURN servers for WebRTC, e.g. \'[{"urls": "stun:stun.example.org:3478"}]\' '
+                            "(env VBG_ICE_SERVERS, default none: peers on one network connect directly)")
+    serve.add_argument("--max-meeting-size", type=_checked(positive_int),
+                       help="participants per meeting "
+                            f"(env VBG_MAX_MEETING_SIZE, default {RoomLimits.max_meeting_size})")
+    serve.add_argument("--max-viewers", type=_checked(positive_int),
+                       help=f"viewers per broadcast (env VBG_MAX_VIEWERS, default {RoomLimits.max_viewers})")
+    serve.add_argument("--max-rooms-per-address", type=_checked(positive_int),
+                       help="live rooms one client address may create "
+                            f"(env VBG_MAX_ROOMS_PER_ADDRESS, default {RoomLimits.max_rooms_per_address})")
+    serve.add_argument("--max-sockets-per-address", type=_checked(positive_int),
+                       help="open room sockets from one client address "
+                            f"(env VBG_MAX_SOCKETS_PER_ADDRESS, default {RoomLimits.max_sockets_per_address})")
     serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
 
 
@@ -59,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             config = Config.from_env(
                 host=args.host, port=args.port, model=args.model, webgpu_model=args.webgpu_model, models_dir=args.models_dir,
                 tls=args.tls, cert=args.cert, key=args.key, threads=args.threads, dev=args.dev or None,
+                ice_servers=args.ice_servers, max_meeting_size=args.max_meeting_size, max_viewers=args.max_viewers,
+                max_rooms_per_address=args.max_rooms_per_address,
+                max_sockets_per_address=args.max_sockets_per_address,
             )
         except ValueError as exc:
             parser.error(str(exc))

@@ -4,6 +4,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from webapp.rooms.registry import RoomLimits
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_HOST = "127.0.0.1"
@@ -14,6 +16,13 @@ DEFAULT_WEBGPU_MODEL = "vbg-portrait"
 # Versioned and content-addressed URLs never change meaning, so browsers may keep them for a year.
 IMMUTABLE_MAX_AGE_S = 365 * 24 * 3600
 ENV_PREFIX = "VBG_"
+# gthread serves each connection on a thread of a fixed pool, and an open signalling WebSocket keeps its
+# thread for as long as the page is in a room: 128 lets a classroom watch one broadcast. Threads waiting
+# on a socket cost memory, not CPU.
+DEFAULT_THREADS = 128
+# Threads never given to WebSockets, so pages, models and the health probe are still served when the
+# sockets take all they may.
+HTTP_RESERVED_THREADS = 8
 
 
 def _ort_version(node_modules: Path) -> str:
@@ -42,7 +51,14 @@ class Config:
     instance_dir: Path = REPO_ROOT / "instance"
     dev: bool = False
     TESTING: bool = False
-    threads: int = 8
+    threads: int = DEFAULT_THREADS
+    # WebRTC ICE servers handed to the browsers (RTCPeerConnection's iceServers). Empty by default: on an
+    # intranet the peers reach each other directly, and nothing leaves the network.
+    ice_servers: list[dict] = field(default_factory=list)
+    max_meeting_size: int = RoomLimits.max_meeting_size
+    max_viewers: int = RoomLimits.max_viewers
+    max_rooms_per_address: int = RoomLimits.max_rooms_per_address
+    max_sockets_per_address: int = RoomLimits.max_sockets_per_address
     ort_version: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -68,6 +84,16 @@ class Config:
         """A copy with some fields replaced."""
         return replace(self, **overrides)
 
+    def room_limits(self) -> RoomLimits:
+        """The rooms' limits; the number of sockets follows the thread pool."""
+        return RoomLimits(
+            max_meeting_size=self.max_meeting_size,
+            max_viewers=self.max_viewers,
+            max_rooms_per_address=self.max_rooms_per_address,
+            max_sockets_per_address=self.max_sockets_per_address,
+            max_sockets=max(1, self.threads - HTTP_RESERVED_THREADS),
+        )
+
     @property
     def ort_dist(self) -> Path:
         """Folder of the onnxruntime-web build files in node_modules."""
@@ -81,6 +107,33 @@ def _bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError("expected a boolean (1/0, true/false, yes/no, on/off)")
+
+
+def positive_int(raw: str) -> int:
+    """A count of at least 1, from text."""
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def ice_servers(raw: str) -> list[dict]:
+    """ICE servers from JSON: a list of {"urls": str or [str], "username"?: str, "credential"?: str}."""
+    try:
+        servers = json.loads(raw)
+    except ValueError:
+        raise ValueError("expected JSON, e.g. [{\"urls\": \"stun:stun.example.org:3478\"}]") from None
+    if not isinstance(servers, list):
+        raise ValueError("expected a JSON list of ICE servers")
+    for server in servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        if isinstance(urls, str):
+            urls = [urls]
+        if not urls or not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+            raise ValueError('each ICE server needs "urls": a URL or a list of URLs')
+        if not all(isinstance(server.get(k, ""), str) for k in ("username", "credential")):
+            raise ValueError('"username" and "credential" must be strings')
+    return servers
 
 
 def _port(raw: str) -> int:
@@ -101,7 +154,12 @@ _ENV_FIELDS = {
     "cert": Path,
     "key": Path,
     "instance_dir": Path,
-    "threads": int,
+    "threads": positive_int,
+    "ice_servers": ice_servers,
+    "max_meeting_size": positive_int,
+    "max_viewers": positive_int,
+    "max_rooms_per_address": positive_int,
+    "max_sockets_per_address": positive_int,
 }
 
 

@@ -1,15 +1,34 @@
 """Run the app under gunicorn (production) or Flask's reloader (--dev), over HTTP or HTTPS."""
 import sys
+import threading
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from webapp import create_app
+from webapp.blueprints.rooms import registry_of
 from webapp.config import Config
 from webapp.tls import ensure_self_signed, lan_address
 
 # Room for slow clients (the model and the wasm are a few MB) without a request ever starving.
 GRACEFUL_TIMEOUT_S = 10
 KEEPALIVE_S = 5
+# Idle kept-alive connections a worker holds on top of its busy threads (gunicorn's worker_connections
+# counts both; its default of 1000 would cap the threads too).
+KEPT_ALIVE_CONNECTIONS = 1000
+
+
+class _Worker(ThreadWorker):
+    """gunicorn's gthread worker that also closes the room sockets when told to stop.
+
+    An open WebSocket keeps its thread until the browser leaves, so without this a SIGTERM would wait
+    the whole GRACEFUL_TIMEOUT_S and then kill the sockets without a word to the browsers.
+    """
+
+    def handle_exit(self, sig, frame):
+        super().handle_exit(sig, frame)
+        # A signal handler must not block on sockets: tell the browsers from a thread of its own.
+        threading.Thread(target=registry_of(self.wsgi).shutdown, name="vbg-rooms-shutdown", daemon=True).start()
 
 
 class _Gunicorn(BaseApplication):
@@ -76,8 +95,9 @@ def serve(config: Config) -> None:
     options = {
         "bind": f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}",
         "workers": 1,
-        "worker_class": "gthread",
+        "worker_class": _Worker,
         "threads": config.threads,
+        "worker_connections": config.threads + KEPT_ALIVE_CONNECTIONS,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "keepalive": KEEPALIVE_S,
         "accesslog": None,

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from webapp import create_app
-from webapp.config import DEFAULT_PORT, Config, TestConfig
+from webapp.cli import main
+from webapp.config import DEFAULT_PORT, HTTP_RESERVED_THREADS, Config, TestConfig
 
 
 def test_defaults_serve_localhost_with_the_shipped_model():
@@ -34,3 +35,34 @@ def test_factory_uses_the_given_config(tmp_path: Path):
 
 def test_missing_onnxruntime_web_is_reported(tmp_path: Path):
     assert Config(node_modules=tmp_path).ort_version == "missing"
+
+
+def test_rooms_settings_from_environment_and_flags():
+    environ = {"VBG_ICE_SERVERS": '[{"urls": "turn:turn.lan:3478", "username": "u", "credential": "c"}]',
+               "VBG_MAX_VIEWERS": "30", "VBG_MAX_MEETING_SIZE": "4", "VBG_THREADS": "64"}
+    config = Config.from_env(environ=environ, max_sockets_per_address=10)
+    assert config.ice_servers == [{"urls": "turn:turn.lan:3478", "username": "u", "credential": "c"}]
+    limits = config.room_limits()
+    assert (limits.max_viewers, limits.max_meeting_size, limits.max_sockets_per_address) == (30, 4, 10)
+    assert limits.max_sockets == 64 - HTTP_RESERVED_THREADS  # the rest of the threads serve pages
+    assert Config.from_env(environ={}).ice_servers == []  # intranet: no STUN or TURN unless asked
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("VBG_ICE_SERVERS", "stun:stun.lan"),
+    ("VBG_ICE_SERVERS", '{"urls": "stun:stun.lan"}'),
+    ("VBG_ICE_SERVERS", '[{"url": "stun:stun.lan"}]'),
+    ("VBG_ICE_SERVERS", '[{"urls": ["stun:a", 3]}]'),
+    ("VBG_MAX_VIEWERS", "0"),
+    ("VBG_THREADS", "many"),
+])
+def test_bad_rooms_settings_are_named(name, raw):
+    with pytest.raises(ValueError, match=name):
+        Config.from_env(environ={name: raw})
+
+
+def test_bad_ice_servers_flag_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--ice-servers", "[{}]"])
+    assert exit_info.value.code == 2
+    assert 'needs "urls"' in capsys.readouterr().err

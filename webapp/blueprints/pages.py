@@ -7,7 +7,7 @@ from webapp.blueprints.models import manifest_path
 bp = Blueprint("pages", __name__)
 
 
-def _client_config() -> dict:
+def client_config() -> dict:
     """What the browser needs to start, handed over in a JSON block (no inline script under our CSP)."""
     config = current_app.config["VBG"]
     return {
@@ -22,7 +22,7 @@ def _client_config() -> dict:
 @bp.get("/")
 def index():
     """The app page."""
-    return render_template("index.html", client_config=_client_config())
+    return render_template("index.html", client_config=client_config())
 
 
 @bp.get("/healthz")

@@ -1,0 +1,324 @@
+"""webapp/rooms/registry.py: rooms, roles, routing, limits and lifetimes, without sockets."""
+import json
+import threading
+
+import pytest
+
+from webapp.rooms.protocol import CLOSE_GOING_AWAY, CLOSE_NORMAL, Join, ProtocolError
+from webapp.rooms.registry import Registry, RoomLimits, TokenBucket
+
+
+class FakeChannel:
+    """Records what the registry queues and when it closes."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.close_code: int | None = None
+        self.flushes = 0
+
+    def send(self, text: str) -> None:
+        if self.close_code is None:
+            self.messages.append(json.loads(text))
+
+    def close(self, code: int) -> None:
+        self.close_code = self.close_code or code
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def take(self) -> list[dict]:
+        """The messages since the last take."""
+        taken, self.messages = self.messages, []
+        return taken
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def rooms(clock):
+    return Registry(RoomLimits(max_viewers=2, max_meeting_size=3, max_rooms_per_address=3, max_sockets=5,
+                               max_sockets_per_address=4),
+                    ice_servers=[{"urls": "stun:stun.example.org"}], clock=clock)
+
+
+def _join(rooms, room, role, **fields):
+    channel = FakeChannel()
+    member = rooms.join(Join(room.id, role, **fields), channel)
+    return member, channel
+
+
+@pytest.fixture
+def broadcast(rooms):
+    room, token = rooms.create_room("broadcast", None, "10.0.0.1")
+    return room, token
+
+
+def test_rooms_get_unguessable_ids_and_keep_no_secret_in_clear(rooms):
+    room, token = rooms.create_room("meeting", "open sesame", "10.0.0.1")
+    assert len(room.id) == 22 and len(token) == 43  # 128 and 256 bits, URL-safe base64
+    assert room.has_passcode and rooms.room(room.id) == room
+    stored = vars(rooms._rooms[room.id])
+    assert all(value not in (token, "open sesame") for value in stored.values())
+    assert rooms.room("nope") is None
+
+
+def test_rooms_per_address_are_limited(rooms):
+    for _ in range(3):
+        rooms.create_room("meeting", None, "10.0.0.1")
+    with pytest.raises(ProtocolError) as refused:
+        rooms.create_room("broadcast", None, "10.0.0.1")
+    assert refused.value.code == "too-many-rooms"
+    rooms.create_room("broadcast", None, "10.0.0.2")  # another address is not affected
+
+
+def test_presenter_and_viewers_are_introduced(rooms, broadcast):
+    room, token = broadcast
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    joined, count = p.take()
+    assert joined["type"] == "joined" and joined["role"] == "presenter" and joined["peers"] == []
+    assert joined["iceServers"] == [{"urls": "stun:stun.example.org"}] and joined["kind"] == "broadcast"
+    assert count == {"type": "viewers", "count": 0}
+
+    viewer, v = _join(rooms, room, "viewer", name="Ann")
+    assert v.take() == [{"type": "joined", "peerId": viewer.peer_id, "role": "viewer", "kind": "broadcast",
+                         "peers": [{"peerId": presenter.peer_id, "role": "presenter", "name": ""}],
+                         "iceServers": [{"urls": "stun:stun.example.org"}]}]
+    assert p.take() == [{"type": "peer-joined", "peer": {"peerId": viewer.peer_id, "role": "viewer", "name": "Ann"}},
+                        {"type": "viewers", "count": 1}]
+    second, v2 = _join(rooms, room, "viewer")
+    v2.take()
+    assert [m["type"] for m in p.take()] == ["peer-joined", "viewers"]
+    assert v.take() == []  # viewers do not hear of each other
+
+    rooms.leave(viewer)
+    rooms.leave(viewer)  # idempotent: a leave message, then the socket's close
+    assert p.take() == [{"type": "peer-left", "peerId": viewer.peer_id}, {"type": "viewers", "count": 1}]
+    assert v2.take() == []
+
+
+def test_viewers_wait_for_a_presenter(rooms, broadcast):
+    room, token = broadcast
+    viewer, v = _join(rooms, room, "viewer")
+    assert v.take()[0]["peers"] == []
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    assert p.take()[0]["peers"] == [{"peerId": viewer.peer_id, "role": "viewer", "name": ""}]
+    assert v.take() == [{"type": "peer-joined", "peer": {"peerId": presenter.peer_id, "role": "presenter", "name": ""}}]
+
+
+@pytest.mark.parametrize("kind, role, fields, code", [
+    ("broadcast", "presenter", {}, "bad-token"),
+    ("broadcast", "presenter", {"host_token": "guess"}, "bad-token"),
+    ("broadcast", "participant", {}, "wrong-role"),
+    ("meeting", "viewer", {}, "wrong-role"),
+    ("meeting", "presenter", {}, "wrong-role"),
+    ("meeting", "participant", {}, "wrong-passcode"),
+    ("meeting", "participant", {"passcode": "wrong"}, "wrong-passcode"),
+])
+def test_joins_are_refused_with_a_code(rooms, kind, role, fields, code):
+    room, _ = rooms.create_room(kind, "right" if kind == "meeting" else None, "10.0.0.1")
+    with pytest.raises(ProtocolError) as refused:
+        _join(rooms, room, role, **fields)
+    assert refused.value.code == code
+    assert rooms.stats()["members"] == 0
+
+
+def test_unknown_room_is_refused(rooms):
+    with pytest.raises(ProtocolError, match="unknown-room"):
+        rooms.join(Join("nope", "viewer"), FakeChannel())
+
+
+def test_rooms_fill_up(rooms, broadcast):
+    room, token = broadcast
+    _join(rooms, room, "viewer")
+    _join(rooms, room, "viewer")
+    with pytest.raises(ProtocolError, match="room-full"):
+        _join(rooms, room, "viewer")
+    _join(rooms, room, "presenter", host_token=token)  # the presenter is not a viewer
+    meeting, _ = rooms.create_room("meeting", "pw", "10.0.0.1")
+    for _ in range(3):
+        _join(rooms, meeting, "participant", passcode="pw")
+    with pytest.raises(ProtocolError, match="room-full"):
+        _join(rooms, meeting, "participant", passcode="pw")
+
+
+def test_signals_follow_the_roles(rooms, broadcast):
+    room, token = broadcast
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    ann, a = _join(rooms, room, "viewer")
+    bob, b = _join(rooms, room, "viewer")
+    for channel in (p, a, b):
+        channel.take()
+    rooms.relay(ann, presenter.peer_id, '{"sdp":"answer"}')
+    assert p.take() == [{"type": "signal", "from": ann.peer_id, "data": {"sdp": "answer"}}]
+    rooms.relay(presenter, bob.peer_id, '{"sdp":"offer"}')
+    assert b.take() == [{"type": "signal", "from": presenter.peer_id, "data": {"sdp": "offer"}}]
+    with pytest.raises(ProtocolError, match="not-allowed"):
+        rooms.relay(ann, bob.peer_id, "{}")
+    for to in ("nobody", ann.peer_id):
+        with pytest.raises(ProtocolError, match="unknown-peer"):
+            rooms.relay(ann, to, "{}")
+    assert a.take() == b.take() == p.take() == []
+
+
+def test_a_new_presenter_socket_replaces_the_old(rooms, broadcast):
+    room, token = broadcast
+    old, o = _join(rooms, room, "presenter", host_token=token)
+    viewer, v = _join(rooms, room, "viewer")
+    v.take()
+    new, n = _join(rooms, room, "presenter", host_token=token)
+    assert o.messages[-1] == {"type": "ended", "reason": "replaced"} and o.close_code == CLOSE_NORMAL
+    assert v.take() == [{"type": "peer-left", "peerId": old.peer_id},
+                        {"type": "peer-joined", "peer": {"peerId": new.peer_id, "role": "presenter", "name": ""}}]
+    assert n.take()[0]["peers"] == [{"peerId": viewer.peer_id, "role": "viewer", "name": ""}]
+    rooms.relay(old, viewer.peer_id, "{}")  # a late message from the replaced socket goes nowhere
+    rooms.leave(old)
+    assert v.take() == [] and room.id in rooms._rooms
+
+
+def test_meeting_members_see_each_other_and_their_state(rooms):
+    room, _ = rooms.create_room("meeting", None, "10.0.0.1")
+    ann, a = _join(rooms, room, "participant", name="Ann")
+    rooms.set_state(ann, True, False)
+    bob, b = _join(rooms, room, "participant", name="Bob")
+    assert b.take()[0]["peers"] == [{"peerId": ann.peer_id, "role": "participant", "name": "Ann", "muted": True,
+                                     "cameraOff": False}]
+    a.take()
+    rooms.set_state(bob, False, True)
+    assert a.take() == [{"type": "peer-state", "peerId": bob.peer_id, "muted": False, "cameraOff": True}]
+    rooms.relay(bob, ann.peer_id, '{"candidate":"x"}')
+    assert a.take() == [{"type": "signal", "from": bob.peer_id, "data": {"candidate": "x"}}]
+    rooms.leave(bob)
+    assert a.take() == [{"type": "peer-left", "peerId": bob.peer_id}]
+    with pytest.raises(ProtocolError, match="not-allowed"):
+        rooms.end(ann)  # nobody ends a meeting for the others
+
+
+def test_state_is_for_meetings(rooms, broadcast):
+    room, token = broadcast
+    presenter, _ = _join(rooms, room, "presenter", host_token=token)
+    with pytest.raises(ProtocolError, match="not-allowed"):
+        rooms.set_state(presenter, True, True)
+
+
+def test_presenter_ends_the_broadcast_for_everyone(rooms, broadcast):
+    room, token = broadcast
+    viewer, v = _join(rooms, room, "viewer")
+    with pytest.raises(ProtocolError, match="not-allowed"):
+        rooms.end(viewer)
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    rooms.end(presenter)
+    for channel in (v, p):
+        assert channel.messages[-1] == {"type": "ended", "reason": "presenter-ended"}
+        assert channel.close_code == CLOSE_NORMAL and channel.flushes
+    assert rooms.room(room.id) is None and rooms.stats()["members"] == 0
+
+
+def test_a_broadcast_waits_for_its_presenter_then_expires(rooms, broadcast, clock):
+    room, token = broadcast
+    presenter, _ = _join(rooms, room, "presenter", host_token=token)
+    viewer, v = _join(rooms, room, "viewer")
+    clock.now += 3600
+    assert rooms.expire() == []  # the presenter is in: no limit on a broadcast's length
+    rooms.leave(presenter)  # its socket dropped
+    clock.now += rooms.limits.vacancy_grace_s - 1
+    _join(rooms, room, "viewer")  # viewers coming and going do not extend the wait
+    assert rooms.expire() == []
+    clock.now += 1
+    assert rooms.expire() == [room.id]
+    assert v.messages[-1] == {"type": "ended", "reason": "expired"} and v.close_code == CLOSE_NORMAL
+    assert rooms.room(room.id) is None
+
+
+def test_a_returning_presenter_keeps_the_room(rooms, broadcast, clock):
+    room, token = broadcast
+    presenter, _ = _join(rooms, room, "presenter", host_token=token)
+    rooms.leave(presenter)
+    clock.now += rooms.limits.vacancy_grace_s - 1
+    _join(rooms, room, "presenter", host_token=token)
+    clock.now += rooms.limits.vacancy_grace_s
+    assert rooms.expire() == []
+
+
+def test_unused_and_empty_rooms_expire_and_free_the_address(rooms, clock):
+    unused = [rooms.create_room("meeting", None, "10.0.0.1")[0] for _ in range(3)]
+    ann, _ = _join(rooms, unused[0], "participant")
+    clock.now += rooms.limits.vacancy_grace_s
+    assert sorted(rooms.expire()) == sorted(room.id for room in unused[1:])
+    rooms.leave(ann)
+    clock.now += rooms.limits.vacancy_grace_s
+    assert rooms.expire() == [unused[0].id]
+    for _ in range(3):
+        rooms.create_room("meeting", None, "10.0.0.1")
+
+
+def test_sockets_are_limited_per_address_and_in_all(rooms):
+    channels = [FakeChannel() for _ in range(6)]
+    for channel in channels[:4]:
+        rooms.open_socket(channel, "10.0.0.1")
+    with pytest.raises(ProtocolError, match="too-many-sockets"):
+        rooms.open_socket(channels[4], "10.0.0.1")
+    rooms.open_socket(channels[4], "10.0.0.2")
+    with pytest.raises(ProtocolError, match="too-many-sockets"):
+        rooms.open_socket(channels[5], "10.0.0.3")  # max_sockets=5 in all
+    rooms.close_socket(channels[0])
+    rooms.close_socket(channels[0])
+    rooms.open_socket(channels[5], "10.0.0.1")
+    assert rooms.stats()["sockets"] == 5
+
+
+def test_shutdown_tells_every_socket(rooms, broadcast):
+    room, token = broadcast
+    lobby = FakeChannel()  # open, not in a room yet
+    rooms.open_socket(lobby, "10.0.0.1")
+    _, p = _join(rooms, room, "presenter", host_token=token)
+    rooms.open_socket(p, "10.0.0.1")
+    rooms.shutdown()
+    for channel in (lobby, p):
+        assert channel.messages[-1] == {"type": "ended", "reason": "server-shutdown"}
+        assert channel.close_code == CLOSE_GOING_AWAY and channel.flushes
+    with pytest.raises(ProtocolError, match="server-shutdown"):
+        rooms.open_socket(FakeChannel(), "10.0.0.1")
+    with pytest.raises(ProtocolError, match="server-shutdown"):
+        rooms.create_room("meeting", None, "10.0.0.1")
+
+
+def test_concurrent_joins_and_leaves_stay_consistent():
+    rooms = Registry(RoomLimits(max_viewers=1000))
+    room, token = rooms.create_room("broadcast", None, "10.0.0.1")
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+
+    def churn():
+        for _ in range(50):
+            viewer, _ = _join(rooms, room, "viewer")
+            rooms.relay(viewer, presenter.peer_id, "{}")
+            rooms.leave(viewer)
+
+    threads = [threading.Thread(target=churn) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = [m["count"] for m in p.messages if m["type"] == "viewers"]
+    assert counts[-1] == 0 and max(counts) <= 8
+    assert sum(m["type"] == "signal" for m in p.messages) == 400
+    assert rooms.stats() == {"rooms": 1, "members": 1, "sockets": 0}
+
+
+def test_token_bucket_allows_a_burst_then_the_rate(clock):
+    bucket = TokenBucket(rate=10, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.now += 0.1  # one token
+    assert [bucket.take() for _ in range(2)] == [True, False]
+    clock.now += 100  # never more than the burst saved up
+    assert sum(bucket.take() for _ in range(10)) == 3

@@ -1,0 +1,243 @@
+"""Rooms over HTTP (create one, the watch and meet pages) and the signalling WebSocket.
+
+The protocol both speak is documented in webapp/rooms/protocol.py.
+"""
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from webapp.blueprints.pages import client_config
+from webapp.rooms import protocol
+from webapp.rooms.channel import SocketChannel
+from webapp.rooms.protocol import (
+    CLOSE_NORMAL, CLOSE_POLICY, End, Join, Leave, Message, Ping, ProtocolError, Signal, State, parse_create_room,
+    parse_message,
+)
+from webapp.rooms.registry import Registry, RoomInfo, TokenBucket
+
+bp = Blueprint("rooms", __name__)
+sock = Sock()
+
+EXTENSION = "vbg_rooms"
+# The server pings every socket this often; a browser that has not answered by the next ping is dropped
+# (a crashed machine, a lost network) and its peers get peer-left.
+PING_INTERVAL_S = 25
+# Past this many times max_message_bytes the socket layer closes the socket (1009) rather than buffer the
+# message; between the two the sender gets a recoverable too-large error.
+HARD_CAP_FACTOR = 16
+# simple_websocket wakes a waiting receive() before it marks the socket closed when it drops a message
+# past the hard cap (or a frame it cannot parse), so the handler would sleep on forever; it looks again
+# this often.
+LIVENESS_CHECK_S = 2.0
+MAX_CREATE_BODY_BYTES = 4096  # {"kind": ..., "passcode": ...} is well under 200
+STATUS_OF_CODE = {"too-large": 413, "bad-content-type": 415, "too-many-rooms": 429, "server-shutdown": 503}
+NOT_FOUND = {
+    "broadcast": "This broadcast does not exist or has ended. Ask the presenter for a new link.",
+    "meeting": "This meeting does not exist or has ended. Ask whoever invited you for a new link.",
+}
+ENDPOINT_OF_KIND = {"broadcast": "rooms.watch", "meeting": "rooms.meet"}
+TEMPLATE_OF_KIND = {"broadcast": "watch.html", "meeting": "meet.html"}
+
+
+def init_app(app: Flask, registry: Registry) -> None:
+    """Register the routes with the app's room registry."""
+    app.extensions[EXTENSION] = registry
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {
+        "ping_interval": PING_INTERVAL_S,
+        "max_message_size": HARD_CAP_FACTOR * registry.limits.max_message_bytes,
+    })
+    app.register_blueprint(bp)
+
+
+def registry_of(app: Flask) -> Registry:
+    """The room registry of an app."""
+    return app.extensions[EXTENSION]
+
+
+def _registry() -> Registry:
+    return registry_of(current_app)
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _json_error(refused: ProtocolError, default_status: int = 400):
+    body = {"error": refused.code, "message": refused.message}
+    return jsonify(body), STATUS_OF_CODE.get(refused.code, default_status)
+
+
+def _room_url(info: RoomInfo) -> str:
+    return url_for(ENDPOINT_OF_KIND[info.kind], room_id=info.id)
+
+
+# ------------------------------------------------------------------------- HTTP
+
+
+@bp.post("/api/rooms")
+def create_room():
+    """Create a broadcast or a meeting; only this answer carries the host token."""
+    if request.mimetype != "application/json":
+        # Also what keeps other sites' forms out: a cross-origin JSON POST needs a CORS preflight.
+        return _json_error(ProtocolError("bad-content-type", "Send the body as application/json."))
+    body = request.stream.read(MAX_CREATE_BODY_BYTES + 1)
+    try:
+        if len(body) > MAX_CREATE_BODY_BYTES:
+            raise ProtocolError("too-large", f"The body may be at most {MAX_CREATE_BODY_BYTES} bytes.")
+        wanted = parse_create_room(body, MAX_CREATE_BODY_BYTES)
+        info, host_token = _registry().create_room(wanted.kind, wanted.passcode, _address())
+    except ProtocolError as refused:
+        return _json_error(refused)
+    return jsonify(room=info.id, kind=info.kind, url=_room_url(info), hostToken=host_token), 201
+
+
+@bp.get("/meet")
+def new_meeting():
+    """Start a meeting (a plain link can point here) and go to its page."""
+    try:
+        info, _ = _registry().create_room("meeting", None, _address())
+    except ProtocolError as refused:
+        abort(STATUS_OF_CODE.get(refused.code, 400), description=refused.message)
+    return redirect(_room_url(info), 303)
+
+
+@bp.get("/watch/<room_id>")
+def watch(room_id: str):
+    """A broadcast's page: the presenter's and the viewers'."""
+    return _room_page(room_id, "broadcast")
+
+
+@bp.get("/meet/<room_id>")
+def meet(room_id: str):
+    """A meeting's page."""
+    return _room_page(room_id, "meeting")
+
+
+def _room_page(room_id: str, kind: str):
+    info = _registry().room(room_id)
+    if info is None or info.kind != kind:
+        abort(404, description=NOT_FOUND[kind])
+    config = {
+        **client_config(),
+        "room": info.id,
+        "roomKind": info.kind,
+        "hasPasscode": info.has_passcode,
+        # A path: the page picks ws: or wss: from its own URL (Werkzeug builds WebSocket routes with a scheme,
+        # which behind a TLS proxy would be the wrong one).
+        "signalUrl": urlsplit(url_for("rooms.signal_socket")).path,
+        "iceServers": current_app.config["VBG"].ice_servers,
+    }
+    return render_template(TEMPLATE_OF_KIND[kind], client_config=config, room=info)
+
+
+# -------------------------------------------------------------------- WebSocket
+
+
+@sock.route("/ws", bp=bp)
+def signal_socket(ws):
+    """The signalling socket: one per page, for as long as the page is in a room."""
+    rooms = _registry()
+    channel = SocketChannel(ws)
+    try:
+        rooms.open_socket(channel, _address())
+    except ProtocolError as refused:
+        _refuse(channel, refused)
+    else:
+        try:
+            _Conversation(rooms, ws, channel).run()
+        finally:
+            rooms.close_socket(channel)
+    channel.finish()
+
+
+def _reply(channel: SocketChannel, text: str) -> None:
+    channel.send(text)
+    channel.flush()
+
+
+def _refuse(channel: SocketChannel, refused: ProtocolError) -> bool:
+    channel.send(protocol.error(refused.code, refused.message))
+    channel.close(CLOSE_POLICY)
+    channel.flush()
+    return False
+
+
+class _Conversation:
+    """One socket from its first message to its close: join, then relay until it leaves or drops."""
+
+    def __init__(self, rooms: Registry, ws, channel: SocketChannel):
+        self.rooms = rooms
+        self.ws = ws
+        self.channel = channel
+        self.limits = rooms.limits
+        self.bucket = TokenBucket(self.limits.messages_per_s, self.limits.message_burst)
+        self.join_deadline = time.monotonic() + self.limits.join_timeout_s
+        self.member = None
+
+    def run(self) -> None:
+        """Serve messages until the socket is done; a member that is still in its room then leaves it."""
+        try:
+            while self._step():
+                pass
+        except ConnectionClosed:
+            pass  # the browser closed it, or another thread did (replaced, ended, shutdown)
+        finally:
+            if self.member is not None:
+                self.rooms.leave(self.member)
+
+    def _step(self) -> bool:
+        """Handle one message; False once the socket is done."""
+        timeout = LIVENESS_CHECK_S
+        if self.member is None:
+            timeout = min(timeout, max(0.0, self.join_deadline - time.monotonic()))
+        raw = self.ws.receive(timeout=timeout)
+        if raw is None:
+            if not self.ws.connected:
+                return False
+            if self.member is None and time.monotonic() >= self.join_deadline:
+                return _refuse(self.channel, ProtocolError(
+                    "join-timeout", f"Join a room within {self.limits.join_timeout_s:g} s of connecting."))
+            return True
+        try:
+            if not self.bucket.take():
+                raise ProtocolError("rate-limited", f"At most {self.limits.messages_per_s:g} messages per second "
+                                                    "on average; this one was dropped.")
+            message = parse_message(raw, self.limits.max_message_bytes)
+            if self.member is None:
+                return self._join(message)
+            return self._handle(message)
+        except ProtocolError as bad:  # recoverable: the message is dropped, nothing else changes
+            _reply(self.channel, protocol.error(bad.code, bad.message))
+            return True
+
+    def _join(self, message: Message) -> bool:
+        if not isinstance(message, Join):
+            return _refuse(self.channel, ProtocolError("not-joined-yet", "The first message must be a join."))
+        try:
+            self.member = self.rooms.join(message, self.channel)
+        except ProtocolError as refused:
+            return _refuse(self.channel, refused)
+        return True
+
+    def _handle(self, message: Message) -> bool:
+        match message:
+            case Signal(to=to, data_json=data_json):
+                self.rooms.relay(self.member, to, data_json)
+            case State(muted=muted, camera_off=camera_off):
+                self.rooms.set_state(self.member, muted, camera_off)
+            case Ping():
+                _reply(self.channel, protocol.encode("pong"))
+            case Join():
+                raise ProtocolError("already-joined", "This socket is already in a room.")
+            case Leave():
+                self.rooms.leave(self.member)
+                self.channel.close(CLOSE_NORMAL)
+                self.channel.flush()
+                return False
+            case End():
+                self.rooms.end(self.member)  # closes every socket of the room, this one included
+                return False
+        return True
