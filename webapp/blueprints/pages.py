@@ -1,4 +1,6 @@
 """The page a user opens, the health probe and the error pages."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, jsonify, render_template, url_for
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +18,10 @@ def client_config() -> dict:
         "modelManifestUrl": url_for("models.manifest", name=config.model),
         "modelName": config.model,
         "webgpuModelManifestUrl": url_for("models.manifest", name=config.webgpu_model),
+        # Sharing: a path (the page picks ws: or wss: from its own URL; Werkzeug would build WebSocket URLs
+        # with a scheme, wrong behind a TLS proxy) and the ICE servers (none by default: intranet).
+        "signalUrl": urlsplit(url_for("rooms.signal_socket")).path,
+        "iceServers": config.ice_servers,
     }
 
 

@@ -1,0 +1,205 @@
+"""Share by link in one real Chromium over loopback: a presenter broadcasts its composited picture
+to viewers (who see the chosen background, never the raw room), late joiners get it too, ending
+tells everyone; meetings of three see each other; bad passcodes, unknown rooms and malformed
+signalling messages are handled without breaking anyone."""
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clips.build import ClipSpec, build_clip, parse_script
+from e2e_tests.conftest import BASE_ARGS, CHROMIUM, FAKE_CAMERA_ARGS, AUTO_ACCEPT_CAMERA_ARGS, watch, wait_until
+from e2e_tests.network import LOOPBACK_ONLY, WEBRTC_LOOPBACK_ARGS
+
+CLIP_SIZE = (640, 360)
+SETTINGS_KEY = "vbg.settings.v1"
+MAGENTA = np.array((255, 0, 255), np.float32)
+PAGE_TIMEOUT_S = 90  # software WebGL and video coding on a shared 2-core machine are slow
+MEDIA_TIMEOUT_S = 45  # from "Share" to frames at a viewer
+FRAMES_ADVANCE = 10  # received frames that prove a picture moves, not a frozen first frame
+BACKGROUND_DILATE_PX = 24  # judge the background this far from the person (codec blur at the edge)
+BACKGROUND_MAX_DIFF = 40  # 8-bit levels from magenta after VP8 and 4:2:0 at a low bitrate
+
+pytestmark = pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only in a loopback-only "
+                                "network namespace: run scripts/test.sh as root")
+
+
+@pytest.fixture(scope="module")
+def person_clip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("share")
+    build_clip(folder / "talk", ClipSpec(script=parse_script("talk:60")))
+    return folder / "talk.y4m", np.load(folder / "talk.masks.npy")
+
+
+@pytest.fixture
+def browser(playwright_driver, person_clip):
+    """One Chromium for every page of a test: presenters use its fake camera, viewers do not."""
+    args = [*BASE_ARGS, *FAKE_CAMERA_ARGS, *AUTO_ACCEPT_CAMERA_ARGS, *WEBRTC_LOOPBACK_ARGS,
+            f"--use-file-for-fake-video-capture={person_clip[0]}"]
+    running = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """new_page(url) -> WatchedPage in its own context (own storage, like another person's laptop)."""
+    watched_pages = []
+
+    def _open(url, expect_errors=False):
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        watched = watch(context.new_page())
+        if not expect_errors:
+            watched_pages.append(watched)
+        watched.page.goto(url)
+        return watched
+
+    yield _open
+    for watched in watched_pages:
+        watched.assert_clean()
+
+
+def _start_camera(page, settings: dict):
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [SETTINGS_KEY, json.dumps({"resolution": "640x360", **settings})])
+    page.reload()
+    page.get_by_role("button", name="Enable camera").click()
+    wait_until(page, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+
+
+def _present(new_page, server, passcode=""):
+    presenter = new_page(server.url).page
+    _start_camera(presenter, {"mode": "colour", "colour": "#ff00ff"})
+    if passcode:
+        presenter.fill("#share-passcode", passcode)
+    presenter.get_by_role("button", name="Share by link").click()
+    link = wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S)
+    return presenter, link
+
+
+def _frames_advance(page, counter="window.vbg.framesReceived"):
+    start = page.evaluate(counter)
+    wait_until(page, f"{counter} > {start + FRAMES_ADVANCE}", MEDIA_TIMEOUT_S)
+
+
+def _remote_picture(page, selector) -> np.ndarray:
+    png = page.locator(selector).screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
+
+
+def _background(mask):
+    from scipy import ndimage
+
+    return ~ndimage.binary_dilation(mask > 127, iterations=BACKGROUND_DILATE_PX)
+
+
+def test_viewers_see_the_composited_picture_and_are_told_when_it_ends(server, new_page, person_clip):
+    _, masks = person_clip
+    presenter, link = _present(new_page, server)
+    viewers = [new_page(link).page for _ in range(2)]
+    for viewer in viewers:
+        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+        _frames_advance(viewer)
+    wait_until(presenter, "window.vbg.share.viewers === 2", MEDIA_TIMEOUT_S)
+    assert "2 people are watching" in presenter.inner_text("#share-viewers")
+
+    # Only the composited picture leaves: the room behind the person is magenta at every viewer.
+    background = _background(masks[0])
+    for viewer in viewers:
+        picture = _remote_picture(viewer, "#remote")
+        diff = np.abs(picture[background] - MAGENTA).mean(axis=0).max()
+        assert diff < BACKGROUND_MAX_DIFF, f"the viewer's background is {diff:.0f} levels from magenta"
+
+    late = new_page(link).page
+    wait_until(late, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    _frames_advance(late)
+    wait_until(presenter, "window.vbg.share.viewers === 3", MEDIA_TIMEOUT_S)
+
+    presenter.get_by_role("button", name="End broadcast").click()
+    for viewer in [*viewers, late]:
+        wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
+        assert "ended" in viewer.inner_text("#watch-status")
+    gone = presenter.request.get(link.split("#")[0])
+    assert gone.status == 404 and "ended" in gone.text()
+
+
+def test_a_viewer_whose_connection_drops_gets_the_picture_back(server, new_page):
+    _, link = _present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    viewer.evaluate("window.vbg.viewer.dropForTest()")
+    wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    _frames_advance(viewer)
+
+
+def test_passcode_is_required_and_a_wrong_one_is_refused(server, new_page):
+    _, link = _present(new_page, server, passcode="blue-owl-42")
+    wrong = new_page(link).page
+    assert wrong.locator("#passcode-form").is_visible()
+    wrong.fill("#passcode-input", "red-fox")
+    wrong.get_by_role("button", name="Watch").click()
+    wait_until(wrong, "window.vbg.state === 'failed'", PAGE_TIMEOUT_S)
+    assert "Wrong passcode" in wrong.get_by_role("alert").inner_text()
+    assert wrong.locator("#passcode-form").is_visible()
+    wrong.fill("#passcode-input", "blue-owl-42")
+    wrong.get_by_role("button", name="Watch").click()
+    wait_until(wrong, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+
+
+def test_an_unknown_room_gives_a_clear_page(server, new_page):
+    for path in ("watch/nosuchroom0000000000000", "meet/nosuchroom0000000000000"):
+        page = new_page(server.url + path, expect_errors=True).page
+        text = page.inner_text("main")
+        assert "does not exist" in text and "Traceback" not in text
+
+
+def test_a_malformed_signalling_message_does_not_break_the_room(server, new_page):
+    presenter, link = _present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    room = link.split("/watch/")[1].split("#")[0]
+    # A hostile client in the same room: garbage, unknown types, misrouted signals, oversize.
+    replies = viewer.evaluate("""async (room) => {
+      const socket = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
+      const replies = [];
+      socket.onmessage = (event) => replies.push(JSON.parse(event.data));
+      await new Promise((resolve) => { socket.onopen = resolve; });
+      socket.send(JSON.stringify({type: 'join', room, role: 'viewer'}));
+      for (const bad of ['not json', '[]', '{"type": "launch-missiles"}', '{"type": "signal", "to": "nobody", "data": {}}',
+                         '{"type": "signal", "to": 5, "data": "x"}', 'x'.repeat(200000)]) socket.send(bad);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      socket.close();
+      return replies;
+    }""", room)
+    errors = [reply for reply in replies if reply["type"] == "error"]
+    assert len(errors) >= 5, replies
+    assert all(error["message"] for error in errors)
+    _frames_advance(viewer)
+    another = new_page(link).page
+    wait_until(another, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    assert presenter.evaluate("window.vbg.share.state") == "live"
+
+
+def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new_page):
+    first = new_page(server.url + "meet").page  # /meet creates a room and redirects to it
+    assert "/meet/" in first.url
+    people = [first, new_page(first.url).page, new_page(first.url).page]
+    for index, person in enumerate(people):
+        _start_camera(person, {"mode": "colour", "colour": "#ff00ff"})
+        person.fill("#meeting-name", f"Person {index + 1}")
+        person.get_by_role("button", name="Join meeting").click()
+    for person in people:
+        wait_until(person, "window.vbg.meeting.grid.tiles.size === 2", MEDIA_TIMEOUT_S)
+        for peer in person.evaluate("[...window.vbg.meeting.grid.tiles.keys()]"):
+            _frames_advance(person, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
+    assert "Person 1" in people[1].inner_text("#participant-grid")
+
+    people[2].get_by_role("button", name="Leave").click()
+    for person in people[:2]:
+        wait_until(person, "window.vbg.meeting.grid.tiles.size === 1", MEDIA_TIMEOUT_S)
+    people[1].context.close()  # a crash: no goodbye, the socket just closes
+    wait_until(people[0], "window.vbg.meeting.grid.tiles.size === 0", MEDIA_TIMEOUT_S)
+    assert "only one here" in people[0].inner_text("#meeting-count")

@@ -1,0 +1,79 @@
+/** The presenter's side of a classroom broadcast: one send-only WebRTC link per viewer.
+ *
+ * Viewers come and go on their own (late joiners, reconnects after a network drop): each new
+ * viewer announced by the server gets an offer carrying the composited stream. */
+import { openSignalling } from './signalling.js';
+import { createPeerLink } from './peer_link.js';
+
+/**
+ * @param {{signalUrl: string, room: string, hostToken: string, iceServers: object[], stream: MediaStream,
+ *          onViewers: (count: number) => void, onStatus: (status: string, detail?) => void}} options
+ */
+export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream, onViewers, onStatus }) {
+  const links = new Map(); // viewer peerId -> link
+
+  function connectViewer(peerId) {
+    links.get(peerId)?.close();
+    links.set(peerId, createPeerLink({
+      peerId, iceServers, signalling, initiator: true, send: stream, receive: false,
+    }));
+  }
+
+  function dropViewer(peerId) {
+    links.get(peerId)?.close();
+    links.delete(peerId);
+  }
+
+  function dropAll() {
+    for (const peerId of [...links.keys()]) dropViewer(peerId);
+  }
+
+  const signalling = openSignalling({
+    url: signalUrl,
+    join: { room, role: 'presenter', hostToken },
+    onStatus: (status, detail) => {
+      // A reconnect announces every viewer again in `joined`; old links would be orphans.
+      if (status === 'reconnecting') dropAll();
+      onStatus(status, detail);
+    },
+    onMessage: (message) => {
+      switch (message.type) {
+        case 'joined':
+          for (const peer of message.peers) if (peer.role === 'viewer') connectViewer(peer.peerId);
+          break;
+        case 'peer-joined':
+          if (message.peer.role === 'viewer') connectViewer(message.peer.peerId);
+          break;
+        case 'peer-left':
+          dropViewer(message.peerId);
+          break;
+        case 'signal':
+          links.get(message.from)?.handle(message.data).catch((error) => onStatus('peer-error', error));
+          break;
+        case 'viewers':
+          onViewers(message.count);
+          break;
+        case 'ended':
+          dropAll();
+          onStatus('ended', message.reason);
+          break;
+        case 'error':
+          onStatus('error', message);
+          break;
+        default:
+          break;
+      }
+    },
+  });
+
+  return {
+    get viewerLinks() { return links; },
+    /** End the broadcast for everyone. */
+    end() {
+      signalling.close({ end: true });
+      dropAll();
+    },
+    /** Test hook: drop the signalling socket as a network failure would. */
+    dropForTest: () => signalling.dropForTest(),
+  };
+}

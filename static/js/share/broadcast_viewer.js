@@ -1,0 +1,84 @@
+/** A viewer's side of a classroom broadcast: receive the presenter's composited stream.
+ *
+ * The viewer never sends media. If the presenter reloads or the network drops, the signalling
+ * channel joins again and the presenter offers a fresh connection; nothing for the viewer to do. */
+import { openSignalling } from './signalling.js';
+import { createPeerLink } from './peer_link.js';
+
+const ICE_FAILED_REJOIN_MS = 4000; // a link that stays failed this long is rebuilt by re-joining
+
+/**
+ * @param {{signalUrl: string, room: string, passcode?: string, iceServers: object[],
+ *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void}} options
+ *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed
+ */
+export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus }) {
+  let link = null;
+  let failedTimer = 0;
+
+  function closeLink() {
+    clearTimeout(failedTimer);
+    link?.close();
+    link = null;
+  }
+
+  function onLinkState(state) {
+    if (state === 'connected') {
+      clearTimeout(failedTimer);
+      onStatus('live');
+    } else if (state === 'failed' || state === 'disconnected') {
+      onStatus('reconnecting');
+      clearTimeout(failedTimer);
+      failedTimer = setTimeout(() => signalling.dropForTest(), ICE_FAILED_REJOIN_MS);
+    }
+  }
+
+  const signalling = openSignalling({
+    url: signalUrl,
+    join: { room, role: 'viewer', ...(passcode ? { passcode } : {}) },
+    onStatus: (status, detail) => {
+      if (status === 'reconnecting') closeLink();
+      onStatus(status, detail);
+    },
+    onMessage: (message) => {
+      switch (message.type) {
+        case 'joined':
+          if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
+          break;
+        case 'peer-joined':
+          // The presenter (re)joined: its offer follows.
+          closeLink();
+          break;
+        case 'peer-left':
+          closeLink();
+          onStatus('waiting');
+          break;
+        case 'signal':
+          if (!link || link.peerId !== message.from) {
+            closeLink();
+            link = createPeerLink({
+              peerId: message.from, iceServers, signalling, initiator: false, send: null, receive: true,
+              onTrack: onStream, onState: onLinkState,
+            });
+          }
+          link.handle(message.data).catch((error) => onStatus('peer-error', error));
+          break;
+        case 'ended':
+          closeLink();
+          onStatus('ended', message.reason);
+          break;
+        default:
+          break;
+      }
+    },
+  });
+
+  return {
+    get link() { return link; },
+    leave() {
+      closeLink();
+      signalling.close();
+    },
+    dropForTest: () => signalling.dropForTest(),
+  };
+}

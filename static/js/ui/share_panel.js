@@ -1,0 +1,124 @@
+/** The "Share" card of the home page: start a broadcast of the composited picture, hand out the
+ * link (copy, QR code), see how many watch, end it. */
+import { createRoom } from '../share/rooms_api.js';
+import { startBroadcast } from '../share/broadcast_presenter.js';
+import { socketUrl } from '../share/signalling.js';
+import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
+import { UserError } from '../user_error.js';
+import { bindCopyButton } from './copy_button.js';
+
+/** Text for the number of viewers. */
+export function viewersText(count) {
+  if (count === 0) return 'Nobody is watching yet.';
+  return count === 1 ? '1 person is watching.' : `${count} people are watching.`;
+}
+
+/**
+ * @param {{studio, config, message}} options  studio: from startStudio (outputStream, onCameraChange);
+ *   config: the page's client config (signalUrl); message: the page's message box.
+ */
+export function bindSharePanel({ studio, config, message }) {
+  const $ = (id) => document.getElementById(id);
+  const setup = $('share-setup');
+  const live = $('share-live');
+  const startButton = $('share-start');
+  const hint = $('share-hint');
+  const linkInput = $('share-link');
+  const includePasscodeRow = $('share-include-passcode-row');
+  const includePasscode = $('share-include-passcode');
+  const viewers = $('share-viewers');
+  const share = { state: 'idle', room: null, link: null, viewers: 0, broadcast: null, microphone: null, passcode: '' };
+  window.vbg.share = share;
+
+  function refreshStartButton(running) {
+    startButton.disabled = !running || share.state === 'starting';
+    hint.hidden = running;
+  }
+
+  function showLink() {
+    share.link = roomLink(share.url, includePasscode.checked ? share.passcode : '');
+    linkInput.value = share.link;
+    $('share-qr').src = `/qr.svg?text=${encodeURIComponent(share.link)}`;
+  }
+
+  async function openMicrophone() {
+    if (!$('share-microphone').checked) return null;
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+      return stream.getAudioTracks()[0] ?? null;
+    } catch {
+      message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
+      return null;
+    }
+  }
+
+  async function start() {
+    const stream = studio.outputStream;
+    if (!stream) return;
+    share.state = 'starting';
+    refreshStartButton(true);
+    message.clear('share');
+    try {
+      share.passcode = $('share-passcode').value;
+      const room = await createRoom('broadcast', share.passcode);
+      share.microphone = await openMicrophone();
+      const sendStream = new MediaStream([...stream.getVideoTracks(), ...(share.microphone ? [share.microphone] : [])]);
+      Object.assign(share, { room: room.room, url: room.url, viewers: 0 });
+      share.broadcast = startBroadcast({
+        signalUrl: socketUrl(config.signalUrl),
+        room: room.room,
+        hostToken: room.hostToken,
+        iceServers: config.iceServers,
+        stream: sendStream,
+        onViewers: (count) => {
+          share.viewers = count;
+          viewers.textContent = viewersText(count);
+        },
+        onStatus: onBroadcastStatus,
+      });
+      includePasscodeRow.hidden = !share.passcode;
+      showLink();
+      $('share-loopback').hidden = !isLoopbackOrigin();
+      viewers.textContent = viewersText(0);
+      setup.hidden = true;
+      live.hidden = false;
+      share.state = 'live';
+    } catch (error) {
+      share.state = 'idle';
+      message.show('share', error);
+    } finally {
+      refreshStartButton(studio.running);
+    }
+  }
+
+  function onBroadcastStatus(status, detail) {
+    if (status === 'reconnecting') {
+      message.show('share', new UserError('Connection to the server lost.', 'Reconnecting; viewers get the picture back when it returns.'));
+    } else if (status === 'joined') {
+      message.clear('share');
+    } else if (status === 'failed' || (status === 'ended' && detail !== 'presenter-ended')) {
+      message.show('share', new UserError('The broadcast stopped.', detail?.message ?? 'The server closed it. Share again for a new link.'));
+      stop();
+    }
+  }
+
+  function stop() {
+    share.broadcast?.end();
+    share.broadcast = null;
+    share.microphone?.stop();
+    share.microphone = null;
+    share.state = 'idle';
+    share.room = null;
+    live.hidden = true;
+    setup.hidden = false;
+    refreshStartButton(studio.running);
+  }
+
+  startButton.addEventListener('click', start);
+  $('share-end').addEventListener('click', stop);
+  includePasscode.addEventListener('change', showLink);
+  bindCopyButton($('share-copy'), linkInput);
+  studio.onCameraChange(refreshStartButton);
+  window.addEventListener('pagehide', () => share.broadcast?.end());
+  return share;
+}
