@@ -8,7 +8,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from webapp.config import DEFAULT_THREADS, Config, ice_servers, positive_int
+from webapp.config import DEFAULT_THREADS, Config, ice_servers, positive_float, positive_int
 from webapp.rooms.registry import RoomLimits
 
 # Each build stage is a module of model_export with its own argparse `main(argv)`; importing it
@@ -61,6 +61,12 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--max-sockets-per-address", type=_checked(positive_int),
                        help="open room sockets from one client address "
                             f"(env VBG_MAX_SOCKETS_PER_ADDRESS, default {RoomLimits.max_sockets_per_address})")
+    serve.add_argument("--messages-per-s", type=_checked(positive_float),
+                       help="messages a room socket may send per second and per peer "
+                            f"(env VBG_MESSAGES_PER_S, default {RoomLimits.messages_per_s:g})")
+    serve.add_argument("--message-burst", type=_checked(positive_int),
+                       help="messages a room socket may send at once, per peer "
+                            f"(env VBG_MESSAGE_BURST, default {RoomLimits.message_burst})")
     serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
 
 
@@ -89,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 tls=args.tls, cert=args.cert, key=args.key, threads=args.threads, dev=args.dev or None,
                 ice_servers=args.ice_servers, max_meeting_size=args.max_meeting_size, max_viewers=args.max_viewers,
                 max_rooms_per_address=args.max_rooms_per_address,
-                max_sockets_per_address=args.max_sockets_per_address,
+                max_sockets_per_address=args.max_sockets_per_address, messages_per_s=args.messages_per_s,
+                message_burst=args.message_burst,
             )
         except ValueError as exc:
             parser.error(str(exc))

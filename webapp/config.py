@@ -59,6 +59,8 @@ class Config:
     max_viewers: int = RoomLimits.max_viewers
     max_rooms_per_address: int = RoomLimits.max_rooms_per_address
     max_sockets_per_address: int = RoomLimits.max_sockets_per_address
+    messages_per_s: float = RoomLimits.messages_per_s
+    message_burst: int = RoomLimits.message_burst
     ort_version: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -92,6 +94,8 @@ class Config:
             max_rooms_per_address=self.max_rooms_per_address,
             max_sockets_per_address=self.max_sockets_per_address,
             max_sockets=max(1, self.threads - HTTP_RESERVED_THREADS),
+            messages_per_s=self.messages_per_s,
+            message_burst=self.message_burst,
         )
 
     @property
@@ -114,6 +118,14 @@ def positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("must be at least 1")
+    return value
+
+
+def positive_float(raw: str) -> float:
+    """A rate above 0, from text."""
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a number above 0")
     return value
 
 
@@ -160,6 +172,8 @@ _ENV_FIELDS = {
     "max_viewers": positive_int,
     "max_rooms_per_address": positive_int,
     "max_sockets_per_address": positive_int,
+    "messages_per_s": positive_float,
+    "message_burst": positive_int,
 }
 
 

@@ -16,6 +16,8 @@ KEEPALIVE_S = 5
 # Idle kept-alive connections a worker holds on top of its busy threads (gunicorn's worker_connections
 # counts both; its default of 1000 would cap the threads too).
 KEPT_ALIVE_CONNECTIONS = 1000
+# On SIGINT/SIGQUIT (Ctrl-C) gunicorn exits at once; this long is given to the goodbye to every socket first.
+QUIT_NOTICE_S = 1.0
 
 
 class _Worker(ThreadWorker):
@@ -27,8 +29,17 @@ class _Worker(ThreadWorker):
 
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
-        # A signal handler must not block on sockets: tell the browsers from a thread of its own.
-        threading.Thread(target=registry_of(self.wsgi).shutdown, name="vbg-rooms-shutdown", daemon=True).start()
+        self._close_rooms()
+
+    def handle_quit(self, sig, frame):
+        self._close_rooms().join(QUIT_NOTICE_S)
+        super().handle_quit(sig, frame)
+
+    def _close_rooms(self) -> threading.Thread:
+        # A signal handler must not block on sockets: the browsers are told from a thread of its own.
+        thread = threading.Thread(target=registry_of(self.wsgi).shutdown, name="vbg-rooms-shutdown", daemon=True)
+        thread.start()
+        return thread
 
 
 class _Gunicorn(BaseApplication):

@@ -39,11 +39,12 @@ def test_missing_onnxruntime_web_is_reported(tmp_path: Path):
 
 def test_rooms_settings_from_environment_and_flags():
     environ = {"VBG_ICE_SERVERS": '[{"urls": "turn:turn.lan:3478", "username": "u", "credential": "c"}]',
-               "VBG_MAX_VIEWERS": "30", "VBG_MAX_MEETING_SIZE": "4", "VBG_THREADS": "64"}
+               "VBG_MAX_VIEWERS": "30", "VBG_MAX_MEETING_SIZE": "4", "VBG_THREADS": "64", "VBG_MESSAGES_PER_S": "12.5"}
     config = Config.from_env(environ=environ, max_sockets_per_address=10)
     assert config.ice_servers == [{"urls": "turn:turn.lan:3478", "username": "u", "credential": "c"}]
     limits = config.room_limits()
     assert (limits.max_viewers, limits.max_meeting_size, limits.max_sockets_per_address) == (30, 4, 10)
+    assert limits.messages_per_s == 12.5
     assert limits.max_sockets == 64 - HTTP_RESERVED_THREADS  # the rest of the threads serve pages
     assert Config.from_env(environ={}).ice_servers == []  # intranet: no STUN or TURN unless asked
 
@@ -54,6 +55,8 @@ def test_rooms_settings_from_environment_and_flags():
     ("VBG_ICE_SERVERS", '[{"url": "stun:stun.lan"}]'),
     ("VBG_ICE_SERVERS", '[{"urls": ["stun:a", 3]}]'),
     ("VBG_MAX_VIEWERS", "0"),
+    ("VBG_MESSAGES_PER_S", "-1"),
+    ("VBG_MESSAGES_PER_S", "nan"),
     ("VBG_THREADS", "many"),
 ])
 def test_bad_rooms_settings_are_named(name, raw):

@@ -118,3 +118,14 @@ def test_any_create_body_is_a_room_or_a_client_error(client, body):
     assert response.status_code == 201 or 400 <= response.status_code < 500
     if response.status_code != 201:
         assert set(response.json) == {"error", "message"}
+
+
+def test_other_sites_cannot_open_room_sockets(client):
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+               "Sec-WebSocket-Version": "13"}
+    response = client.get("/ws", headers={**upgrade, "Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_the_host_token_is_never_stored_by_caches(client):
+    assert _create(client, {"kind": "broadcast"}).headers["Cache-Control"] == "no-store"

@@ -322,3 +322,11 @@ def test_token_bucket_allows_a_burst_then_the_rate(clock):
     assert [bucket.take() for _ in range(2)] == [True, False]
     clock.now += 100  # never more than the burst saved up
     assert sum(bucket.take() for _ in range(10)) == 3
+
+
+def test_a_socket_may_send_for_every_peer_it_negotiates_with():
+    limits = RoomLimits(max_viewers=30, max_meeting_size=6)
+    assert [limits.peers_at_most(role) for role in (None, "viewer", "presenter", "participant")] == [1, 1, 30, 5]
+    bucket = limits.message_budget("presenter")
+    assert sum(bucket.take() for _ in range(4 * 30 * limits.message_burst)) < 2 * 30 * limits.message_burst
+    assert 30 * limits.message_burst <= sum(limits.message_budget("presenter").take() for _ in range(3001))

@@ -1,10 +1,12 @@
 """The signalling WebSocket against the real server (`vbg serve`, gunicorn) with real WebSocket clients."""
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+import websocket
 
 from tests.server_process import start_server, stop_server
 from tests.webapp.ws_peer import Peer, create_room
@@ -287,6 +289,21 @@ def test_a_flood_is_rate_limited_and_the_socket_recovers(origin, peers):
     presenter.expect("signal", data={"after": "flood"})
 
 
+def test_a_presenter_may_send_for_every_viewer(origin, peers):
+    room, presenter, _ = _broadcast(origin, peers, viewers=0)
+    for _ in range(MAX_VIEWERS * RoomLimits.message_burst):
+        presenter.send("ping")
+    answers = [presenter.receive()["type"] for _ in range(MAX_VIEWERS * RoomLimits.message_burst)]
+    assert set(answers) == {"pong"}
+
+
+def test_sockets_from_other_sites_are_refused(origin):
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(origin.replace("http", "ws") + "/ws", origin="https://evil.example", timeout=5)
+    assert refused.value.status_code == 403
+    websocket.create_connection(origin.replace("http", "ws") + "/ws", origin=origin, timeout=5).close()
+
+
 def test_sockets_per_address_are_limited():
     server = start_server(["--max-sockets-per-address", "2"])
     try:
@@ -324,3 +341,23 @@ def test_sigterm_tells_every_socket_the_server_is_going_away():
     for peer in (presenter, viewer, lobby):
         peer.expect("ended", reason="server-shutdown")
         assert peer.expect_close() == CLOSE_GOING_AWAY
+
+
+def test_rooms_work_over_tls_and_stop_promptly(tmp_path):
+    server = start_server(["--tls"], env={"VBG_INSTANCE_DIR": str(tmp_path)}, scheme="https")
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "self-signed-cert.pem"))
+        room = create_room(server.origin, "meeting", context=context)
+        ann, bob = Peer(server.origin, context), Peer(server.origin, context)
+        ann.join(room["room"], "participant")
+        bob.join(room["room"], "participant")
+        ann.expect("peer-joined")
+        bob.send("signal", to=ann.peer_id, data={"type": "offer", "sdp": "v=0\r\n" * 300})
+        ann.expect("signal", **{"from": bob.peer_id})
+        started = time.monotonic()
+    finally:
+        output = stop_server(server)
+    assert server.process.returncode == 0, output
+    assert time.monotonic() - started < GRACEFUL_TIMEOUT_S
+    for peer in (ann, bob):
+        peer.expect("ended", reason="server-shutdown")

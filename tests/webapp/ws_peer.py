@@ -1,6 +1,7 @@
 """A blocking signalling client for the socket tests: send protocol messages, expect answers, or crash."""
 import json
 import socket
+import ssl
 import urllib.request
 
 import websocket
@@ -9,20 +10,21 @@ RECEIVE_TIMEOUT_S = 5.0  # only ever waited out when a test fails
 QUIET_S = 0.3  # how long "nothing arrives" is watched for
 
 
-def create_room(origin: str, kind: str, passcode: str | None = None) -> dict:
+def create_room(origin: str, kind: str, passcode: str | None = None, context: ssl.SSLContext | None = None) -> dict:
     """POST /api/rooms; the JSON answer."""
     body = {"kind": kind, **({"passcode": passcode} if passcode else {})}
     request = urllib.request.Request(f"{origin}/api/rooms", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=RECEIVE_TIMEOUT_S) as response:
+    with urllib.request.urlopen(request, timeout=RECEIVE_TIMEOUT_S, context=context) as response:
         return json.load(response)
 
 
 class Peer:
     """One page's signalling socket."""
 
-    def __init__(self, origin: str):
-        self.ws = websocket.create_connection(origin.replace("http", "ws", 1) + "/ws", timeout=RECEIVE_TIMEOUT_S)
+    def __init__(self, origin: str, context: ssl.SSLContext | None = None):
+        self.ws = websocket.create_connection(origin.replace("http", "ws", 1) + "/ws", timeout=RECEIVE_TIMEOUT_S,
+                                              sslopt={"context": context} if context else None)
         self.peer_id: str | None = None
 
     def send(self, type_: str, **fields) -> None:

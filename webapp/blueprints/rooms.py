@@ -11,12 +11,12 @@ from simple_websocket import ConnectionClosed
 
 from webapp.blueprints.pages import client_config
 from webapp.rooms import protocol
-from webapp.rooms.channel import SocketChannel
+from webapp.rooms.channel import ReaderThread, SocketChannel
 from webapp.rooms.protocol import (
     CLOSE_NORMAL, CLOSE_POLICY, End, Join, Leave, Message, Ping, ProtocolError, Signal, State, parse_create_room,
     parse_message,
 )
-from webapp.rooms.registry import Registry, RoomInfo, TokenBucket
+from webapp.rooms.registry import Registry, RoomInfo
 
 bp = Blueprint("rooms", __name__)
 sock = Sock()
@@ -48,6 +48,7 @@ def init_app(app: Flask, registry: Registry) -> None:
     app.config.setdefault("SOCK_SERVER_OPTIONS", {
         "ping_interval": PING_INTERVAL_S,
         "max_message_size": HARD_CAP_FACTOR * registry.limits.max_message_bytes,
+        "thread_class": ReaderThread,
     })
     app.register_blueprint(bp)
 
@@ -77,6 +78,16 @@ def _room_url(info: RoomInfo) -> str:
 # ------------------------------------------------------------------------- HTTP
 
 
+@bp.before_request
+def _sockets_only_from_our_pages():
+    # Browsers let any site open a WebSocket anywhere (no CORS), with the Origin header set to that site;
+    # our pages are served from this host. Clients that are not browsers send no Origin.
+    if request.endpoint == "rooms.signal_socket":
+        origin = request.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != request.host:
+            abort(403, description="Room sockets are opened by this server's own pages.")
+
+
 @bp.post("/api/rooms")
 def create_room():
     """Create a broadcast or a meeting; only this answer carries the host token."""
@@ -91,7 +102,9 @@ def create_room():
         info, host_token = _registry().create_room(wanted.kind, wanted.passcode, _address())
     except ProtocolError as refused:
         return _json_error(refused)
-    return jsonify(room=info.id, kind=info.kind, url=_room_url(info), hostToken=host_token), 201
+    response = jsonify(room=info.id, kind=info.kind, url=_room_url(info), hostToken=host_token)
+    response.cache_control.no_store = True  # it carries the host token
+    return response, 201
 
 
 @bp.get("/meet")
@@ -120,16 +133,8 @@ def _room_page(room_id: str, kind: str):
     info = _registry().room(room_id)
     if info is None or info.kind != kind:
         abort(404, description=NOT_FOUND[kind])
-    config = {
-        **client_config(),
-        "room": info.id,
-        "roomKind": info.kind,
-        "hasPasscode": info.has_passcode,
-        # A path: the page picks ws: or wss: from its own URL (Werkzeug builds WebSocket routes with a scheme,
-        # which behind a TLS proxy would be the wrong one).
-        "signalUrl": urlsplit(url_for("rooms.signal_socket")).path,
-        "iceServers": current_app.config["VBG"].ice_servers,
-    }
+    # client_config() already carries signalUrl and iceServers: the home page shares too.
+    config = {**client_config(), "room": info.id, "roomKind": info.kind, "hasPasscode": info.has_passcode}
     return render_template(TEMPLATE_OF_KIND[kind], client_config=config, room=info)
 
 
@@ -173,7 +178,7 @@ class _Conversation:
         self.ws = ws
         self.channel = channel
         self.limits = rooms.limits
-        self.bucket = TokenBucket(self.limits.messages_per_s, self.limits.message_burst)
+        self.bucket = self.limits.message_budget(None)
         self.join_deadline = time.monotonic() + self.limits.join_timeout_s
         self.member = None
 
@@ -204,7 +209,7 @@ class _Conversation:
         try:
             if not self.bucket.take():
                 raise ProtocolError("rate-limited", f"At most {self.limits.messages_per_s:g} messages per second "
-                                                    "on average; this one was dropped.")
+                                                    "per peer on average; this one was dropped.")
             message = parse_message(raw, self.limits.max_message_bytes)
             if self.member is None:
                 return self._join(message)
@@ -220,6 +225,7 @@ class _Conversation:
             self.member = self.rooms.join(message, self.channel)
         except ProtocolError as refused:
             return _refuse(self.channel, refused)
+        self.bucket = self.limits.message_budget(self.member.role)
         return True
 
     def _handle(self, message: Message) -> bool:

@@ -20,6 +20,16 @@ MAX_QUEUED_CHARS = 4 * 1024 * 1024
 WRITE_TIMEOUT_S = 10.0
 # How long a closing socket waits for the browser's close frame before the TCP connection is cut.
 CLOSE_HANDSHAKE_S = 2.0
+# How long the reader thread is given to notice a cut connection. The server closes the socket once the
+# handler returns, and a reader still waiting on it then would never wake.
+READER_EXIT_S = 1.0
+
+
+class ReaderThread(threading.Thread):
+    """simple_websocket's reader thread, as a daemon: one stuck on a dead socket cannot hold up the exit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, daemon=True, **kwargs)
 
 
 class SocketChannel:
@@ -84,6 +94,7 @@ class SocketChannel:
             reader.join(CLOSE_HANDSHAKE_S)
             if reader.is_alive():
                 self._cut()
+                reader.join(READER_EXIT_S)
 
     def _cut(self) -> None:
         sock = getattr(self._ws, "sock", None)

@@ -22,10 +22,12 @@ network for a moment finds the viewers still waiting.
 
 The socket
 ----------
-One WebSocket per page at the ``signalUrl`` the page is handed (``/ws``). Every message, both ways, is
+One WebSocket per page at the ``signalUrl`` the page is handed (``/ws``); a browser may open it only from
+this server's pages (an ``Origin`` of another host is refused with 403 before the upgrade). Every message, both ways, is
 one JSON object in a text frame with a string ``"type"``; unknown fields are ignored. Messages are at most
-``max_message_bytes`` (64 KiB; an SDP is a few KB) and at most ``messages_per_s`` per socket on average
-(burst ``message_burst``).
+``max_message_bytes`` (64 KiB; an SDP is a few KB), and a socket sends at most ``messages_per_s`` on
+average (burst ``message_burst``) per peer it may signal: 1 for a viewer and before joining, ``max_viewers``
+for a presenter, ``max_meeting_size - 1`` for a participant.
 
 Client to server:
 

@@ -33,11 +33,22 @@ class RoomLimits:
     max_rooms_per_address: int = 20  # live rooms created from one client address
     max_sockets_per_address: int = 200  # high: a classroom test opens many viewers from one machine
     max_sockets: int = 120  # in all: each open socket holds a server thread (see Config.threads)
-    messages_per_s: float = 50.0  # per socket, the token bucket's refill
-    message_burst: int = 100  # per socket, the token bucket's size
+    # Per socket and per peer it may signal: a presenter negotiates with every viewer at once, each
+    # negotiation an offer, an answer and a few ICE candidates.
+    messages_per_s: float = 50.0  # the token bucket's refill
+    message_burst: int = 100  # the token bucket's size
     join_timeout_s: float = 30.0  # a socket must join a room this soon after opening
     vacancy_grace_s: float = 600.0  # a broadcast without its presenter, a meeting without anyone, ends after
     sweep_interval_s: float = 5.0  # how often vacant rooms are looked for
+
+    def peers_at_most(self, role: Role | None) -> int:
+        """How many peers a member of this role may signal (1 before it joins)."""
+        return {"presenter": self.max_viewers, "participant": self.max_meeting_size - 1}.get(role, 1)
+
+    def message_budget(self, role: Role | None) -> "TokenBucket":
+        """A socket's message budget for its role."""
+        peers = max(1, self.peers_at_most(role))
+        return TokenBucket(self.messages_per_s * peers, self.message_burst * peers)
 
 
 class Channel(Protocol):
