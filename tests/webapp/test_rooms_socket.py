@@ -307,7 +307,7 @@ def test_sockets_from_other_sites_are_refused(origin):
 def test_sockets_per_address_are_limited():
     server = start_server(["--max-sockets-per-address", "2"])
     try:
-        first, second, third = Peer(server.origin), Peer(server.origin), Peer(server.origin)
+        first, _, third = Peer(server.origin), Peer(server.origin), Peer(server.origin)
         third.expect_error("too-many-sockets")
         assert third.expect_close() == CLOSE_POLICY
         first.close()

@@ -362,7 +362,6 @@ class Registry:
 
     def shutdown(self) -> None:
         """Tell every open socket the server is going away, close them all and refuse new ones."""
-        out = _Outgoing()
         with self._lock:
             self._shut_down = True
             text = protocol.encode("ended", reason="server-shutdown")
