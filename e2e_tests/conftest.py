@@ -158,3 +158,51 @@ def open_page(launch):
     yield _open
     for watched in pages:
         watched.assert_clean()
+
+
+# ---------------------------------------------------------------- sharing by link (helpers: sharing.py)
+
+
+@pytest.fixture(scope="module")
+def share_clip(tmp_path_factory):
+    """A talking person: (y4m path, (N, H, W) uint8 ground-truth masks)."""
+    import numpy as np
+
+    from clips.build import ClipSpec, build_clip, parse_script
+
+    folder = tmp_path_factory.mktemp("share")
+    build_clip(folder / "talk", ClipSpec(script=parse_script("talk:60")))
+    return folder / "talk.y4m", np.load(folder / "talk.masks.npy")
+
+
+@pytest.fixture
+def share_browser(playwright_driver, share_clip):
+    """One Chromium for every page of a test: presenters use its fake camera, viewers do not."""
+    from e2e_tests.network import WEBRTC_LOOPBACK_ARGS
+
+    args = [*BASE_ARGS, *FAKE_CAMERA_ARGS, *AUTO_ACCEPT_CAMERA_ARGS, *WEBRTC_LOOPBACK_ARGS,
+            f"--use-file-for-fake-video-capture={share_clip[0]}"]
+    running = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def new_page(share_browser):
+    """new_page(url, init_script=None) -> WatchedPage in its own context (own storage, like another
+    person's laptop), failing the test on any console or page error."""
+    watched_pages = []
+
+    def _open(url, expect_errors=False, init_script=None):
+        context = share_browser.new_context(viewport={"width": 1280, "height": 800})
+        if init_script:
+            context.add_init_script(init_script)
+        watched = watch(context.new_page())
+        if not expect_errors:
+            watched_pages.append(watched)
+        watched.page.goto(url)
+        return watched
+
+    yield _open
+    for watched in watched_pages:
+        watched.assert_clean()

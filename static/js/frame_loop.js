@@ -1,22 +1,46 @@
-/** Call `onFrame(now, metadata)` once per new camera frame until stopped. */
+/** Call `onFrame(now, metadata)` once per new camera frame until stopped, in a visible tab and a
+ * hidden one alike.
+ *
+ * requestVideoFrameCallback fires once per decoded camera frame (with capture timestamps), but like
+ * requestAnimationFrame it stops when the tab is hidden, and a teacher who switches to the slides
+ * would freeze the class's picture. A worker's timer (not throttled in hidden tabs) stands in: it
+ * ticks at the camera's rate and draws a frame whenever requestVideoFrameCallback has been silent
+ * for longer than STALL_FRAMES intervals. In a visible tab it never fires a frame of its own. */
 
-export function startFrameLoop(video, onFrame) {
+const STALL_FRAMES = 1.5; // camera intervals without a callback before the worker takes over
+
+export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
   let running = true;
   let handle = 0;
-  // requestVideoFrameCallback fires once per decoded camera frame (no redraw of a frame already
-  // drawn); requestAnimationFrame is the fallback where it is missing.
+  let lastFrameAt = performance.now();
+  const intervalMs = 1000 / cameraFps;
   const perVideoFrame = typeof video.requestVideoFrameCallback === 'function';
+  const schedule = perVideoFrame
+    ? (callback) => video.requestVideoFrameCallback(callback)
+    : (callback) => requestAnimationFrame(callback);
+  const cancel = perVideoFrame ? (id) => video.cancelVideoFrameCallback(id) : (id) => cancelAnimationFrame(id);
 
   const tick = (now, metadata) => {
     if (!running) return;
+    lastFrameAt = performance.now();
     onFrame(now, metadata);
-    handle = perVideoFrame ? video.requestVideoFrameCallback(tick) : requestAnimationFrame(tick);
+    handle = schedule(tick);
   };
-  handle = perVideoFrame ? video.requestVideoFrameCallback(tick) : requestAnimationFrame(tick);
+  handle = schedule(tick);
+
+  const ticker = new Worker(new URL('./frame_ticker_worker.js', import.meta.url), { type: 'module' });
+  ticker.onmessage = () => {
+    const now = performance.now();
+    if (!running || now - lastFrameAt < STALL_FRAMES * intervalMs) return;
+    lastFrameAt = now;
+    onFrame(now, null); // no metadata: no capture time, no presented-frame count
+  };
+  ticker.postMessage({ intervalMs });
 
   return function stop() {
     running = false;
-    if (perVideoFrame) video.cancelVideoFrameCallback(handle);
-    else cancelAnimationFrame(handle);
+    cancel(handle);
+    ticker.postMessage({ intervalMs: 0 });
+    ticker.terminate();
   };
 }

@@ -139,7 +139,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
       state.windowFrames = 0;
       state.lastPresented = -1;
       state.lastCallback = 0;
-      state.stopLoop = startFrameLoop(video, onFrame);
+      state.stopLoop = startFrameLoop(video, onFrame, { cameraFps: stats.cameraFps });
     },
     stop() {
       state.stopLoop?.();

@@ -1,0 +1,50 @@
+"""Helpers for tests that share the picture by link: start a presenter, watch frames arrive, read a
+remote picture. The fixtures that go with them (share_clip, share_browser, new_page) are in conftest.py."""
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+from e2e_tests.conftest import wait_until
+
+CLIP_SIZE = (640, 360)
+SETTINGS_KEY = "vbg.settings.v1"
+PAGE_TIMEOUT_S = 90  # software WebGL and video coding on a shared 2-core machine are slow
+MEDIA_TIMEOUT_S = 45  # from "Share" to frames at a viewer
+FRAMES_ADVANCE = 10  # received frames that prove a picture moves, not a frozen first frame
+
+
+def start_camera(page, settings: dict, query: str = ""):
+    """Store SETTINGS (640x360 unless told), reload, enable the camera, wait for the person to show."""
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [SETTINGS_KEY, json.dumps({"resolution": "640x360", **settings})])
+    if query:
+        page.goto(page.url.split("?")[0] + query)
+    else:
+        page.reload()
+    page.get_by_role("button", name="Enable camera").click()
+    wait_until(page, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+
+
+def present(new_page, server, passcode="", settings=None, query=""):
+    """A presenter page sharing its camera (magenta background unless told): (page, viewers' link)."""
+    presenter = new_page(server.url).page
+    start_camera(presenter, settings or {"mode": "colour", "colour": "#ff00ff"}, query)
+    if passcode:
+        presenter.fill("#share-passcode", passcode)
+    presenter.get_by_role("button", name="Share by link").click()
+    link = wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S)
+    return presenter, link
+
+
+def frames_advance(page, counter="window.vbg.framesReceived", frames=FRAMES_ADVANCE, timeout_s=MEDIA_TIMEOUT_S):
+    """Wait until COUNTER (a JS expression) grows by FRAMES."""
+    start = page.evaluate(counter)
+    wait_until(page, f"{counter} > {start + frames}", timeout_s)
+
+
+def remote_picture(page, selector) -> np.ndarray:
+    """The element's picture resized to the clip's size: (H, W, 3) float32."""
+    png = page.locator(selector).screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
