@@ -8,12 +8,14 @@ const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000]; // then every 10 s
 const FALLBACK_BACKEND = 'wasm';
 
 export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onReady, onLost, onProblem }) {
-  const state = { segmenter: null, backend: 'auto', attempt: 0, timer: 0, disposed: false, generation: 0 };
+  // fault: a test fault set while running (undefined: the page URL's, see segmenter/protocol.js)
+  const state = { segmenter: null, backend: 'auto', attempt: 0, timer: 0, disposed: false, generation: 0, fault: undefined };
 
   async function connect() {
     const generation = ++state.generation;
     try {
-      const segmenter = await createSegmenter({ ortBase, manifest, manifestFp32, backend: state.backend });
+      const fault = state.fault === undefined ? {} : { fault: state.fault };
+      const segmenter = await createSegmenter({ ortBase, manifest, manifestFp32, backend: state.backend, ...fault });
       if (state.disposed || generation !== state.generation) {
         segmenter.dispose();
         return;
@@ -73,6 +75,13 @@ export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onR
       } catch (error) {
         onProblem(error);
       }
+    },
+    /** Test-only (with ?fault= in the URL): set or clear (null) a fault, for this segmenter and the
+     * ones that replace it, so a cleared fault stays cleared after a restart. */
+    setFault(fault) {
+      state.fault = fault;
+      // A segmenter that is failing right now is being replaced; the new one starts with `fault`.
+      return state.segmenter?.setFault?.(fault)?.catch(() => {});
     },
     dispose() {
       state.disposed = true;

@@ -53,7 +53,7 @@ export function startStudio(config) {
     get frames() { return app.session?.stats.frames ?? 0; },
     get stats() { return app.session ? { ...app.session.stats, gateEnabled: app.session.gate.enabled } : null; },
     /** Test-only: present when the page was opened with ?fault=... (see segmenter/protocol.js). */
-    setFault: (name) => app.supervisor?.segmenter?.setFault?.(name),
+    setFault: (name) => app.supervisor?.setFault(name),
   };
 
   const look = () => store.get();
