@@ -3,13 +3,14 @@ breaks, the viewer never sees the raw room; the presenter's page says what happe
 picture comes back when the fault clears.
 
 Faults (static/js/segmenter/protocol.js, active only with ?fault= in the page URL): inference that
-throws on every call, a segmenter worker that exits, a corrupt model file."""
+throws on every call, a segmenter worker that exits, a corrupt model file; and the WebGL context lost
+(WEBGL_lose_context) and restored."""
 import pytest
 
 import e2e_tests.test_pipeline as pipeline_tests  # a module, so its tests are not collected twice here
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, frames_advance, remote_picture, start_camera
+from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, frames_advance, present, remote_picture
 
 MAGENTA = (255, 0, 255)
 PRIVACY_SHARPNESS_RATIO = 0.35  # the privacy blur leaves at most this much of the room's detail
@@ -73,3 +74,58 @@ def test_a_corrupt_model_keeps_the_viewers_picture_blurred(server, new_page, sha
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     _assert_no_raw_room(viewer, camera, background)
     assert "model" in presenter.get_by_role("alert").inner_text().lower()
+
+
+def test_a_lost_webgl_context_holds_the_picture_and_is_rebuilt(server, new_page, share_clip):
+    y4m, masks = share_clip
+    camera = pipeline_tests._first_frame(y4m)
+    _, background = pipeline_tests._regions(masks[0])
+    presenter, link = present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)
+
+    presenter.evaluate("""() => {
+      window.__loseContext = document.getElementById('output').getContext('webgl2').getExtension('WEBGL_lose_context');
+      window.__loseContext.loseContext();
+    }""")
+    wait_until(presenter, "!document.getElementById('message').hidden", MEDIA_TIMEOUT_S)
+    assert "graphics" in presenter.get_by_role("alert").inner_text().lower()
+    for _ in range(CHECKS):  # held on the last composited frame: magenta, never the room
+        picture = remote_picture(viewer, "#remote")
+        assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF
+        assert pipeline_tests._sharpness(picture, background) < PRIVACY_SHARPNESS_RATIO * pipeline_tests._sharpness(camera, background)
+
+    drawn = presenter.evaluate("window.vbg.frames")
+    presenter.evaluate("window.__loseContext.restoreContext()")
+    wait_until(presenter, f"window.vbg.frames > {drawn + 30} && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    assert presenter.evaluate("document.getElementById('message').hidden")
+    frames_advance(viewer)
+    picture = remote_picture(viewer, "#remote")
+    assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF
+
+
+def test_an_unplugged_camera_is_reported_and_the_picture_comes_back(server, new_page, share_clip):
+    y4m, masks = share_clip
+    _, background = pipeline_tests._regions(masks[0])
+    presenter, link = present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)
+
+    # What Chromium does when a camera is unplugged: the track ends and fires 'ended'.
+    presenter.evaluate("""() => {
+      const track = document.querySelector('video.compare-video').srcObject.getVideoTracks()[0];
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    }""")
+    wait_until(presenter, "window.vbg.state === 'idle'", MEDIA_TIMEOUT_S)
+    assert "camera stopped" in presenter.get_by_role("alert").inner_text().lower()
+    picture = remote_picture(viewer, "#remote")  # the last composited frame, held
+    assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF
+
+    presenter.get_by_role("button", name="Enable camera").click()
+    wait_until(presenter, "window.vbg.state === 'running' && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    frames_advance(viewer)
+    picture = remote_picture(viewer, "#remote")
+    assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF

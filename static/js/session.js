@@ -14,7 +14,8 @@ const DEFAULT_CAMERA_FPS = 30; // when the track does not report its rate
 /**
  * @param {{pipeline, video: HTMLVideoElement, canvas: HTMLCanvasElement, look: () => object, onProblem: (topic, error|null) => void}} options
  */
-export function createSession({ pipeline, video, canvas, look, onProblem, probe = null }) {
+export function createSession({ pipeline: firstPipeline, video, canvas, look, onProblem, probe = null }) {
+  let pipeline = firstPipeline; // null while the WebGL context is lost: no frame is drawn
   const gate = createMotionGate();
   const guard = createPrivacyGuard();
   const quality = createQualityController();
@@ -43,7 +44,7 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
 
   function onFrame(now, metadata) {
     const started = performance.now();
-    if (!pipeline.uploadFrame(video)) return;
+    if (!pipeline || !pipeline.uploadFrame(video)) return;
     if (probe) probe.readFrameCode(pipeline.smallFrameBuffer);
     if (state.pending) {
       pipeline.setMask(state.pending.mask);
@@ -120,6 +121,11 @@ export function createSession({ pipeline, video, canvas, look, onProblem, probe 
     gate,
     guard,
     quality,
+    /** Draw with another pipeline (rebuilt after a WebGL context loss), or none (null) meanwhile. */
+    setPipeline(next) {
+      pipeline = next;
+      state.pending = null;
+    },
     /** Use a (new) segmenter; null while there is none (the picture stays blurred). */
     setSegmenter(segmenter) {
       state.segmenter = segmenter;

@@ -20,6 +20,7 @@ import { createStatsOverlay } from './ui/stats_overlay.js';
 import { renderBuiltinBackground } from './backgrounds/builtin.js';
 import { loadUploadedImage } from './backgrounds/upload.js';
 import { isVideoFile, loadUploadedVideo } from './backgrounds/video.js';
+import { UserError } from './user_error.js';
 
 const STATS_REFRESH_MS = 250; // the overlay and the System panel update 4x per second
 const BACKGROUND_RENDER_SIZE = Object.freeze({ width: 1920, height: 1080 }); // px, built-ins are drawn once at this size
@@ -192,7 +193,7 @@ export function startStudio(config) {
   }
 
   function ensurePipeline() {
-    if (app.pipeline) return;
+    if (app.session) return; // once per page; a lost WebGL context rebuilds only the pipeline
     app.pipeline = createPipeline(canvas, app.manifest);
     const probe = benchEnabled(location.search)
       ? createBenchProbe(app.pipeline.gl, app.pipeline.modelSize.width, app.pipeline.modelSize.height)
@@ -215,6 +216,26 @@ export function startStudio(config) {
     app.outputStream = canvas.captureStream();
     window.vbg.outputStream = app.outputStream;
     applyBackgroundImage();
+    canvas.addEventListener('webglcontextlost', onGraphicsLost);
+    canvas.addEventListener('webglcontextrestored', onGraphicsRestored);
+  }
+
+  // The GPU process can drop the WebGL context (driver reset, too many contexts, a test's
+  // WEBGL_lose_context). Nothing is drawn meanwhile, so the outgoing stream holds its last
+  // composited frame; once restored, every stage is rebuilt and the picture stays fully blurred
+  // until a new mask arrives.
+  function onGraphicsLost(event) {
+    event.preventDefault(); // without this the browser never restores the context
+    app.session.setPipeline(null);
+    app.pipeline = null;
+    message.show('graphics', new UserError('The graphics were reset.', 'Restoring them; the shared picture holds its last frame meanwhile.'));
+  }
+
+  function onGraphicsRestored() {
+    app.pipeline = createPipeline(canvas, app.manifest);
+    app.session.setPipeline(app.pipeline);
+    applyBackgroundImage();
+    message.clear('graphics');
   }
 
   function stopCamera() {
