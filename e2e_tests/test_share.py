@@ -125,6 +125,11 @@ def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new
         for peer in person.evaluate("[...window.vbg.meeting.grid.tiles.keys()]"):
             frames_advance(person, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
     assert "Person 1" in people[1].inner_text("#participant-grid")
+    people[0].get_by_role("button", name="Mute").click()
+    people[0].get_by_role("button", name="Camera off").click()
+    marks = "document.querySelector('#participant-grid').innerText"
+    for person in people[1:]:
+        wait_until(person, f"{marks}.includes('muted') && {marks}.includes('camera off')", MEDIA_TIMEOUT_S)
 
     people[2].get_by_role("button", name="Leave").click()
     for person in people[:2]:
@@ -132,3 +137,17 @@ def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new
     people[1].context.close()  # a crash: no goodbye, the socket just closes
     wait_until(people[0], "window.vbg.meeting.grid.tiles.size === 0", MEDIA_TIMEOUT_S)
     assert "only one here" in people[0].inner_text("#meeting-count")
+
+
+def test_viewers_are_told_when_the_server_stops(new_page):
+    from tests.server_process import start_server, stop_server
+
+    own_server = start_server()  # this test stops it
+    try:
+        _, link = present(new_page, own_server)
+        viewer = new_page(link).page
+        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    finally:
+        stop_server(own_server)  # SIGTERM: graceful, every socket hears why
+    wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
+    assert "server was stopped" in viewer.inner_text("#watch-status")

@@ -2,6 +2,7 @@
 import { readClientConfig } from './config.js';
 import { socketUrl } from './share/signalling.js';
 import { watchBroadcast } from './share/broadcast_viewer.js';
+import { watchJanusBroadcast } from './share/janus_broadcast.js';
 import { createMessageBox } from './ui/message.js';
 import { passcodeFromHash } from './share/share_link.js';
 
@@ -13,6 +14,11 @@ const STATUS_TEXT = Object.freeze({
   reconnecting: ['Reconnecting…', 'The connection dropped; the picture comes back by itself.'],
   ended: ['The broadcast has ended.', 'The presenter ended it. You can close this page.'],
   closed: ['Disconnected.', 'Reload the page to watch again.'],
+});
+// Why a broadcast ended (the server's `ended` reason), when it was not the presenter's choice.
+const ENDED_TEXT = Object.freeze({
+  'server-shutdown': ['The broadcast has ended: the server was stopped.', 'Ask the presenter for a new link once it is back.'],
+  expired: ['The broadcast has ended.', 'The presenter was away too long. Ask for a new link.'],
 });
 
 function startWatching() {
@@ -53,7 +59,7 @@ function startWatching() {
       }
       return;
     }
-    const text = STATUS_TEXT[state];
+    const text = state === 'ended' ? (ENDED_TEXT[detail] ?? STATUS_TEXT.ended) : STATUS_TEXT[state];
     if (!text) return;
     placeholder.hidden = false;
     [statusLine.textContent, adviceLine.textContent] = text;
@@ -62,7 +68,7 @@ function startWatching() {
 
   function start(passcode) {
     watch.viewer?.leave();
-    watch.viewer = watchBroadcast({
+    watch.viewer = (config.sfu === 'janus' ? watchJanusBroadcast : watchBroadcast)({
       signalUrl: socketUrl(config.signalUrl),
       room: config.room,
       passcode,
