@@ -3,6 +3,7 @@ import { joinMeeting } from '../share/meeting.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, passcodeFromHash } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
+import { openMicrophone, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { createParticipantGrid } from './participant_grid.js';
 
@@ -37,16 +38,6 @@ export function bindMeetingPanel({ studio, config, message }) {
     joinButton.disabled = !studio.running || live;
   }
 
-  async function openMicrophone() {
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-      return stream.getAudioTracks()[0] ?? null;
-    } catch {
-      message.show('meeting', new UserError('Joined without sound.', 'The microphone is blocked or missing; the others see you but cannot hear you.'));
-      return null;
-    }
-  }
-
   function onStatus(status, detail) {
     meeting.state = status;
     if (status === 'failed') {
@@ -71,7 +62,10 @@ export function bindMeetingPanel({ studio, config, message }) {
     joinButton.disabled = true;
     localStorage.setItem(NAME_KEY, nameInput.value.trim());
     meeting.microphone = await openMicrophone();
-    const sendStream = new MediaStream([...stream.getVideoTracks(), ...(meeting.microphone ? [meeting.microphone] : [])]);
+    if (!meeting.microphone) {
+      message.show('meeting', new UserError('Joined without sound.', 'The microphone is blocked or missing; the others see you but cannot hear you.'));
+    }
+    const sendStream = outgoingStream(stream, meeting.microphone);
     meeting.session = joinMeeting({
       signalUrl: socketUrl(config.signalUrl),
       room: config.room,
