@@ -33,6 +33,15 @@ def _start_faulty_presenter(new_page, server, fault):
     return presenter, link
 
 
+def _broadcast_to_one_viewer(new_page, server):
+    """A healthy presenter (magenta background) and one viewer receiving moving frames."""
+    presenter, link = present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)
+    return presenter, viewer
+
+
 def _assert_no_raw_room(viewer, camera, background):
     for _ in range(CHECKS):
         picture = remote_picture(viewer, "#remote")
@@ -80,10 +89,7 @@ def test_a_lost_webgl_context_holds_the_picture_and_is_rebuilt(server, new_page,
     y4m, masks = share_clip
     camera = pipeline_tests._first_frame(y4m)
     _, background = pipeline_tests._regions(masks[0])
-    presenter, link = present(new_page, server)
-    viewer = new_page(link).page
-    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-    frames_advance(viewer)
+    presenter, viewer = _broadcast_to_one_viewer(new_page, server)
 
     presenter.evaluate("""() => {
       window.__loseContext = document.getElementById('output').getContext('webgl2').getExtension('WEBGL_lose_context');
@@ -108,10 +114,7 @@ def test_a_lost_webgl_context_holds_the_picture_and_is_rebuilt(server, new_page,
 def test_an_unplugged_camera_is_reported_and_the_picture_comes_back(server, new_page, share_clip):
     y4m, masks = share_clip
     _, background = pipeline_tests._regions(masks[0])
-    presenter, link = present(new_page, server)
-    viewer = new_page(link).page
-    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-    frames_advance(viewer)
+    presenter, viewer = _broadcast_to_one_viewer(new_page, server)
 
     # What Chromium does when a camera is unplugged: the track ends and fires 'ended'.
     presenter.evaluate("""() => {
