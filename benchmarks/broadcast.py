@@ -41,6 +41,7 @@ SETTLE_S = 4.0  # after a viewer joins: bandwidth estimation ramps up
 PAGE_TIMEOUT_S = 180
 SERVER_THREADS = 64
 BITS_PER_BYTE = 8
+PRESENTER_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#2a6"}
 
 UPLOAD_BYTES_JS = """async () => {
   let bytes = 0;
@@ -62,10 +63,54 @@ def wait_until(page, expression: str, timeout_s: float):
         time.sleep(0.05)
 
 
-def _launch(driver, marker: str, extra):
+def launch_browser(driver, marker: str, extra=()):
+    """A headless Chromium for loopback WebRTC, tagged with MARKER: (browser, its browser process's pid)."""
     args = [*BASE_ARGS, *WEBRTC_LOOPBACK_ARGS, f"--vbg-bench={marker}", *extra]
     browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
     return browser, browser_pid(f"--vbg-bench={marker}")
+
+
+def presenter_clip() -> Path:
+    """The person clip the presenter's fake camera plays, built once under build/."""
+    folder = BUILD_DIR / "bench-clips" / "broadcast"
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = folder / "talk.y4m"
+    if not clip.exists():
+        build_clip(folder / "talk", ClipSpec(script=parse_script(CLIP_SCRIPT)))
+    return clip
+
+
+def presenter_camera_args(clip: Path) -> list[str]:
+    """Chromium flags for a presenter whose fake camera plays CLIP, permission granted."""
+    return [*CAMERA_ARGS, f"--use-file-for-fake-video-capture={clip}"]
+
+
+def start_presenter(browser, url: str, settings: dict = PRESENTER_SETTINGS):
+    """Open the home page with SETTINGS stored, enable the camera and wait for the person to show."""
+    presenter = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    presenter.goto(url)
+    presenter.evaluate("([key, value]) => localStorage.setItem(key, value)", [SETTINGS_KEY, json.dumps(settings)])
+    presenter.reload()
+    presenter.get_by_role("button", name="Enable camera").click()
+    wait_until(presenter, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    return presenter
+
+
+def start_broadcast(presenter) -> str:
+    """Share the presenter's picture by link (no microphone); returns the viewers' link once live."""
+    presenter.uncheck("#share-microphone", force=True)
+    presenter.get_by_role("button", name="Share by link").click()
+    return wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S)
+
+
+def open_viewer(browser, link: str):
+    """A viewer in its own context of BROWSER, once its first frame arrived: (page, seconds from
+    opening the link to that frame)."""
+    page = browser.new_context().new_page()
+    opened = time.monotonic()
+    page.goto(link)
+    wait_until(page, "window.vbg.framesReceived > 0", PAGE_TIMEOUT_S)
+    return page, time.monotonic() - opened
 
 
 def _measure(presenter, pid: int, seconds: float) -> dict:
@@ -84,47 +129,33 @@ def _measure(presenter, pid: int, seconds: float) -> dict:
 def run(viewer_steps, seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
-    folder = BUILD_DIR / "bench-clips" / "broadcast"
-    folder.mkdir(parents=True, exist_ok=True)
-    clip = folder / "talk.y4m"
-    if not clip.exists():
-        build_clip(folder / "talk", ClipSpec(script=parse_script(CLIP_SCRIPT)))
+    clip = presenter_clip()
     server = start_server(["--threads", str(SERVER_THREADS)])
     steps, first_frames = [], []
     try:
         with sync_playwright() as driver:
-            presenter_browser, presenter_pid = _launch(
-                driver, "presenter", [*CAMERA_ARGS, f"--use-file-for-fake-video-capture={clip}"])
-            viewer_browser, _ = _launch(driver, "viewers", [])
-            presenter = presenter_browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            presenter.goto(server.url)
-            presenter.evaluate("([key, value]) => localStorage.setItem(key, value)",
-                               [SETTINGS_KEY, json.dumps({"resolution": "640x360", "mode": "colour", "colour": "#2a6"})])
-            presenter.reload()
-            presenter.get_by_role("button", name="Enable camera").click()
-            wait_until(presenter, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
-            presenter.uncheck("#share-microphone", force=True)
-            presenter.get_by_role("button", name="Share by link").click()
-            link = wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S)
+            presenter_browser, presenter_pid = launch_browser(driver, "presenter", presenter_camera_args(clip))
+            viewer_browser, _ = launch_browser(driver, "viewers")
+            presenter = start_presenter(presenter_browser, server.url)
+            link = start_broadcast(presenter)
             time.sleep(SETTLE_S)
             steps.append({"viewers": 0, **_measure(presenter, presenter_pid, seconds)})
             print(f"0 viewers: {steps[-1]}", flush=True)
             viewers = []
             for target in viewer_steps:
                 while len(viewers) < target:
-                    page = viewer_browser.new_context().new_page()
-                    opened = time.monotonic()
-                    page.goto(link)
-                    wait_until(page, "window.vbg.framesReceived > 0", PAGE_TIMEOUT_S)
-                    first_frames.append(time.monotonic() - opened)
+                    page, first_frame_s = open_viewer(viewer_browser, link)
                     viewers.append(page)
+                    first_frames.append(first_frame_s)
                 wait_until(presenter, f"window.vbg.share.viewers === {target}", PAGE_TIMEOUT_S)
                 time.sleep(SETTLE_S)
                 viewer_fps = []
-                start_frames = [page.evaluate("window.vbg.framesReceived") for page in viewers]
+                # Each count is timed where it is read: on a loaded machine the step runs longer than SECONDS.
+                starts = [(page.evaluate("window.vbg.framesReceived"), time.monotonic()) for page in viewers]
                 step = _measure(presenter, presenter_pid, seconds)
-                for page, start in zip(viewers, start_frames):
-                    viewer_fps.append((page.evaluate("window.vbg.framesReceived") - start) / seconds)
+                for page, (start_frames, started) in zip(viewers, starts):
+                    frames = page.evaluate("window.vbg.framesReceived")
+                    viewer_fps.append((frames - start_frames) / (time.monotonic() - started))
                 step.update(viewers=target, viewer_fps_median=statistics.median(viewer_fps))
                 steps.append(step)
                 print(f"{target} viewers: {step}", flush=True)

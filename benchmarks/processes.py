@@ -44,19 +44,25 @@ def chromium_cpu_seconds(root_pid: int, by_type: bool = False):
     """CPU seconds of every Chromium process below ROOT_PID (this script's browser, not others');
     with BY_TYPE, a dict {process type: seconds} (renderer, gpu-process, browser, ...)."""
     table = _proc_table()
+    totals: dict[str, float] = {}
+    for pid in _chromium_descendants(root_pid, table):
+        kind = _process_type(pid) if by_type else "all"
+        totals[kind] = totals.get(kind, 0.0) + table[pid][2]
+    return totals if by_type else totals.get("all", 0.0)
+
+
+def _chromium_descendants(root_pid: int, table) -> list[int]:
+    """Pids of the Chromium processes below ROOT_PID in TABLE (from _proc_table)."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    totals: dict[str, float] = {}
-    stack = [root_pid]
+    found, stack = [], [root_pid]
     while stack:
-        pid = stack.pop()
-        for child in children.get(pid, ()):
+        for child in children.get(stack.pop(), ()):
             stack.append(child)
             if "chrom" in table[child][1]:
-                kind = _process_type(child) if by_type else "all"
-                totals[kind] = totals.get(kind, 0.0) + table[child][2]
-    return totals if by_type else totals.get("all", 0.0)
+                found.append(child)
+    return found
 
 
 class CpuSampler:
@@ -110,3 +116,30 @@ def browser_cpu_seconds(pid: int) -> float:
     """CPU seconds of one browser: its own process and every Chromium process below it."""
     own = _proc_table().get(pid)
     return (own[2] if own else 0.0) + chromium_cpu_seconds(pid)
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KiB from /proc/PID/smaps_rollup; (0, 0) once it has gone."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def browser_memory_bytes(pid: int) -> dict[str, int]:
+    """Resident memory of one browser, its own process and every Chromium process below it:
+    {"rss": summed RSS, "pss": summed PSS}, in bytes. The RSS sum counts pages the processes share
+    (Chromium's code, shared memory for frames) once per process; PSS splits them between sharers."""
+    rss = pss = 0
+    for member in [pid, *_chromium_descendants(pid, _proc_table())]:
+        member_rss, member_pss = _memory_kib(member)
+        rss += member_rss
+        pss += member_pss
+    return {"rss": rss * 1024, "pss": pss * 1024}

@@ -68,7 +68,8 @@ def _sharpness(image: np.ndarray, region: np.ndarray) -> float:
     return float(np.abs(ndimage.laplace(luma))[region].mean())
 
 
-def _start(open_page, server, clip, settings: dict, query: str = "", **kwargs):
+def start_page(open_page, server, clip, settings: dict, query: str = "", **kwargs):
+    """Open the home page with SETTINGS stored, enable the camera and wait for the first frames."""
     watched = open_page(server.url + query, clip=clip, **kwargs)
     page = watched.page
     page.evaluate("([key, value]) => localStorage.setItem(key, value)",
@@ -77,6 +78,9 @@ def _start(open_page, server, clip, settings: dict, query: str = "", **kwargs):
     page.get_by_role("button", name="Enable camera").click()
     wait_until(page, f"window.vbg.frames > {WARM_UP_FRAMES}", PAGE_TIMEOUT_S)
     return watched
+
+
+_start = start_page  # the name the older tests use
 
 
 @pytest.mark.parametrize("mode", ["blur", "image", "colour"])
