@@ -4,8 +4,9 @@
  * requestVideoFrameCallback fires once per decoded camera frame (with capture timestamps), but like
  * requestAnimationFrame it stops when the tab is hidden, and a teacher who switches to the slides
  * would freeze the class's picture. A worker's timer (not throttled in hidden tabs) stands in: it
- * ticks at the camera's rate and draws a frame whenever requestVideoFrameCallback has been silent
- * for longer than STALL_FRAMES intervals. In a visible tab it never fires a frame of its own. */
+ * ticks at the camera's rate and, while the tab is hidden, draws a frame whenever
+ * requestVideoFrameCallback has been silent for longer than STALL_FRAMES intervals. In a visible
+ * tab it never draws. */
 
 const STALL_FRAMES = 1.5; // camera intervals without a callback before the worker takes over
 
@@ -31,7 +32,9 @@ export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
   const ticker = new Worker(new URL('./frame_ticker_worker.js', import.meta.url), { type: 'module' });
   ticker.onmessage = () => {
     const now = performance.now();
-    if (!running || now - lastFrameAt < STALL_FRAMES * intervalMs) return;
+    // Only a hidden tab: a visible one whose camera delivers slowly (a loaded machine) must not
+    // draw the same camera frame again and again.
+    if (!running || document.visibilityState !== 'hidden' || now - lastFrameAt < STALL_FRAMES * intervalMs) return;
     lastFrameAt = now;
     onFrame(now, null); // no metadata: no capture time, no presented-frame count
   };
