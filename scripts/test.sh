@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, npm packages, Debian's chromium) and run every
+# Install what the tests need (Python packages, npm packages, Debian's chromium and janus) and run every
 # test in tests/ and e2e_tests/. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages: chromium runs every browser test; janus the Janus broadcast test (skipped without it).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v janus >/dev/null || missing+=(janus)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "Chromium is missing: install Debian's 'chromium' package (sudo apt-get install -y chromium), then run this again." >&2
-    exit 1
+    echo "Missing Debian packages: ${missing[*]} (sudo apt-get install -y ${missing[*]}): chromium runs the" \
+         "browser tests, janus the Janus broadcast test (e2e_tests/test_janus.py skips itself without it)." >&2
+    [ -x /usr/bin/chromium ] || exit 1
   fi
 fi
 

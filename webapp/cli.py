@@ -1,6 +1,7 @@
 """The `vbg` command: serve the app, or run a stage of the model build backend.
 
     vbg serve [--host 0.0.0.0] [--port 8000] [--tls | --cert C --key K] [--dev] [--ice-servers JSON]
+              [--sfu janus [--janus-url http://127.0.0.1:8088/janus]]
     vbg train|export|quantize|evaluate|teacher ...   (needs the `train` extra)
 """
 import argparse
@@ -8,7 +9,9 @@ import importlib
 import sys
 from pathlib import Path
 
-from webapp.config import DEFAULT_THREADS, Config, ice_servers, positive_float, positive_int
+from webapp.config import (
+    DEFAULT_JANUS_URL, DEFAULT_THREADS, SFU_KINDS, Config, http_url, ice_servers, positive_float, positive_int,
+)
 from webapp.rooms.registry import RoomLimits
 
 # Each build stage is a module of model_export with its own argparse `main(argv)`; importing it
@@ -67,6 +70,12 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--message-burst", type=_checked(positive_int),
                        help="messages a room socket may send at once, per peer "
                             f"(env VBG_MESSAGE_BURST, default {RoomLimits.message_burst})")
+    serve.add_argument("--sfu", choices=SFU_KINDS,
+                       help="who forwards a broadcast to its viewers: none (the presenter's browser, peer to peer) "
+                            "or janus (a Janus VideoRoom, see --janus-url) (env VBG_SFU, default none)")
+    serve.add_argument("--janus-url", type=_checked(http_url), metavar="URL",
+                       help="Janus's HTTP API, which this server proxies at /janus for the browsers "
+                            f"(env VBG_JANUS_URL, default {DEFAULT_JANUS_URL})")
     serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
 
 
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 ice_servers=args.ice_servers, max_meeting_size=args.max_meeting_size, max_viewers=args.max_viewers,
                 max_rooms_per_address=args.max_rooms_per_address,
                 max_sockets_per_address=args.max_sockets_per_address, messages_per_s=args.messages_per_s,
-                message_burst=args.message_burst,
+                message_burst=args.message_burst, sfu=args.sfu, janus_url=args.janus_url,
             )
         except ValueError as exc:
             parser.error(str(exc))

@@ -3,6 +3,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from webapp.rooms.registry import RoomLimits
 
@@ -23,6 +24,10 @@ DEFAULT_THREADS = 128
 # Threads never given to WebSockets, so pages, models and the health probe are still served when the
 # sockets take all they may.
 HTTP_RESERVED_THREADS = 8
+# Where a broadcast's media goes: "none" sends one stream per viewer from the presenter's browser (peer to
+# peer); "janus" sends one stream to a Janus VideoRoom, which forwards it to every viewer.
+SFU_KINDS = ("none", "janus")
+DEFAULT_JANUS_URL = "http://127.0.0.1:8088/janus"
 
 
 def _ort_version(node_modules: Path) -> str:
@@ -61,6 +66,9 @@ class Config:
     max_sockets_per_address: int = RoomLimits.max_sockets_per_address
     messages_per_s: float = RoomLimits.messages_per_s
     message_burst: int = RoomLimits.message_burst
+    sfu: str = "none"
+    # Janus's HTTP API (its base_path), reached only by this server: browsers go through /janus here.
+    janus_url: str = DEFAULT_JANUS_URL
     ort_version: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -148,6 +156,22 @@ def ice_servers(raw: str) -> list[dict]:
     return servers
 
 
+def sfu_kind(raw: str) -> str:
+    """Which SFU carries broadcasts, from text."""
+    value = raw.strip().lower()
+    if value not in SFU_KINDS:
+        raise ValueError(f"expected one of {', '.join(SFU_KINDS)}")
+    return value
+
+
+def http_url(raw: str) -> str:
+    """An http:// or https:// URL with a host, from text."""
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL, e.g. http://127.0.0.1:8088/janus")
+    return raw.strip().rstrip("/")
+
+
 def _port(raw: str) -> int:
     port = int(raw)
     if not 0 <= port <= 65535:
@@ -174,6 +198,8 @@ _ENV_FIELDS = {
     "max_sockets_per_address": positive_int,
     "messages_per_s": positive_float,
     "message_burst": positive_int,
+    "sfu": sfu_kind,
+    "janus_url": http_url,
 }
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from webapp import create_app
 from webapp.cli import main
-from webapp.config import DEFAULT_PORT, HTTP_RESERVED_THREADS, Config, TestConfig
+from webapp.config import DEFAULT_JANUS_URL, DEFAULT_PORT, HTTP_RESERVED_THREADS, Config, TestConfig
 
 
 def test_defaults_serve_localhost_with_the_shipped_model():
@@ -69,3 +69,39 @@ def test_bad_ice_servers_flag_is_a_usage_error(capsys):
         main(["serve", "--ice-servers", "[{}]"])
     assert exit_info.value.code == 2
     assert 'needs "urls"' in capsys.readouterr().err
+
+
+def test_sfu_settings_from_environment_and_flags():
+    assert (Config.from_env(environ={}).sfu, Config.from_env(environ={}).janus_url) == ("none", DEFAULT_JANUS_URL)
+    environ = {"VBG_SFU": "Janus", "VBG_JANUS_URL": "http://janus.lan:8088/janus/"}
+    config = Config.from_env(environ=environ)
+    assert (config.sfu, config.janus_url) == ("janus", "http://janus.lan:8088/janus")
+    assert Config.from_env(environ=environ, sfu="none").sfu == "none"
+
+
+@pytest.mark.parametrize("name, raw", [("VBG_SFU", "mediasoup"), ("VBG_JANUS_URL", "janus.lan:8088"),
+                                       ("VBG_JANUS_URL", "ws://127.0.0.1:8188")])
+def test_bad_sfu_settings_are_named(name, raw):
+    with pytest.raises(ValueError, match=name):
+        Config.from_env(environ={name: raw})
+
+
+def test_sfu_flags(monkeypatch):
+    served = []
+    monkeypatch.setattr("webapp.server.serve", served.append)
+    main(["serve", "--sfu", "janus", "--janus-url", "http://127.0.0.1:8089/janus"])
+    assert (served[0].sfu, served[0].janus_url) == ("janus", "http://127.0.0.1:8089/janus")
+
+
+def test_bad_sfu_flag_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--sfu", "mediasoup"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_browser_is_told_which_sfu(models_dir, tmp_path):
+    for sfu in ("none", "janus"):
+        app = create_app(TestConfig(model="tiny", models_dir=models_dir, instance_dir=tmp_path, sfu=sfu))
+        html = app.test_client().get("/").get_data(as_text=True)
+        assert f'"sfu": "{sfu}"' in html

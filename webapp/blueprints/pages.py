@@ -22,6 +22,8 @@ def client_config() -> dict:
         # with a scheme, wrong behind a TLS proxy) and the ICE servers (none by default: intranet).
         "signalUrl": urlsplit(url_for("rooms.signal_socket")).path,
         "iceServers": config.ice_servers,
+        # "janus": broadcasts go through the Janus VideoRoom this server proxies at /janus.
+        "sfu": config.sfu,
     }
 
 

@@ -2,6 +2,7 @@
  * link (copy, QR code), see how many watch, end it. */
 import { createRoom } from '../share/rooms_api.js';
 import { startBroadcast } from '../share/broadcast_presenter.js';
+import { startJanusBroadcast } from '../share/janus_broadcast.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
@@ -64,7 +65,7 @@ export function bindSharePanel({ studio, config, message }) {
       share.microphone = await openMicrophone();
       const sendStream = new MediaStream([...stream.getVideoTracks(), ...(share.microphone ? [share.microphone] : [])]);
       Object.assign(share, { room: room.room, url: room.url, viewers: 0 });
-      share.broadcast = startBroadcast({
+      share.broadcast = (config.sfu === 'janus' ? startJanusBroadcast : startBroadcast)({
         signalUrl: socketUrl(config.signalUrl),
         room: room.room,
         hostToken: room.hostToken,

@@ -1,0 +1,205 @@
+"""Classroom broadcast through Janus (vbg serve --sfu janus): Debian's Janus with our deploy/janus
+configuration in the test's network namespace, a presenter and two viewers in one Chromium. The viewers
+see the composited picture (the presenter's colour behind the person), the presenter sends one stream
+only (to Janus), a viewer whose connection drops subscribes again, and ending the broadcast tells everyone.
+
+Janus never gathers ICE candidates on a loopback interface (janus_ice_setup_local in its ice.c skips
+every IFF_LOOPBACK interface, whatever ice_enforce_list, nat_1_1_mapping or the IPv6 settings say), so
+on a host whose only interface is `lo` every PeerConnection to it fails with "Error gathering
+candidates". The fixture below gives it a veth pair whose two ends both stay in the namespace, with
+an address from TEST-NET-1 (RFC 5737): packets to it are delivered locally, and nothing can leave.
+
+    unshare -n sh -c 'ip link set lo up && .venv/bin/python -m pytest -q e2e_tests/test_janus.py'
+"""
+import contextlib
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from e2e_tests.conftest import REPO_ROOT, wait_until
+from e2e_tests.network import LOOPBACK_ONLY
+from e2e_tests.sharing import MEDIA_TIMEOUT_S, frames_advance, present, remote_picture
+from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
+from tests.server_process import _free_port, start_server, stop_server
+
+JANUS = shutil.which("janus")
+JANUS_CONFIG = REPO_ROOT / "deploy" / "janus"
+JANUS_START_TIMEOUT_S = 20
+JANUS_STOP_TIMEOUT_S = 10
+ROOM_GONE_TIMEOUT_S = 10  # from "End broadcast" to the room's end in Janus
+# The interface Janus gathers its ICE candidates on (IPv4 only: Janus's default).
+MEDIA_LINK = ("vbgjanus0", "vbgjanus1")  # a veth pair: both ends in this namespace
+MEDIA_ADDRESS = "192.0.2.1/32"  # TEST-NET-1, routed nowhere
+LOG_TAIL_LINES = 60
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # Janus is here: no HTTP proxy
+
+pytestmark = [
+    pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only in a loopback-only network namespace: "
+                       "run scripts/test.sh as root"),
+    pytest.mark.skipif(JANUS is None, reason="Janus is not installed: apt-get install -y janus (Debian's package)"),
+]
+
+
+@dataclass
+class RunningJanus:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def log_tail(self) -> str:
+        """The last lines Janus logged."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with DIRECT.open(url + "/info", timeout=1) as answer:
+            return json.load(answer).get("janus") == "server_info"
+    except (OSError, ValueError):
+        return False
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def media_interface():
+    """A non-loopback interface for Janus's ICE that goes nowhere: a veth pair inside this namespace."""
+    name, peer = MEDIA_LINK
+    try:
+        _ip("link", "add", name, "type", "veth", "peer", "name", peer)
+        _ip("addr", "add", MEDIA_ADDRESS, "dev", name)
+        _ip("link", "set", name, "up")
+        _ip("link", "set", peer, "up")  # a veth has carrier only with both ends up
+    except (OSError, subprocess.CalledProcessError) as error:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+        pytest.skip(f"cannot make a veth pair for Janus's ICE (needs root in the namespace): "
+                    f"{getattr(error, 'stderr', '') or error}")
+    yield name
+    subprocess.run(["ip", "link", "del", name], capture_output=True)  # takes its peer along
+
+
+@pytest.fixture(scope="module")
+def janus(tmp_path_factory, media_interface):
+    """Janus with deploy/janus's configuration on a free loopback port, its log in a temporary file."""
+    folder = tmp_path_factory.mktemp("janus")
+    config = folder / "config"
+    shutil.copytree(JANUS_CONFIG, config)
+    port = _free_port()
+    http = config / "janus.transport.http.jcfg"
+    http.write_text(re.sub(r"(?m)^(\s*port\s*=\s*)\d+", rf"\g<1>{port}", http.read_text()))
+    log = folder / "janus.log"
+    command = [JANUS, "--configs-folder", str(config), "--log-file", str(log), "--disable-stdout", "--disable-colors",
+               f"--ice-enforce-list={media_interface}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    running = RunningJanus(f"http://127.0.0.1:{port}/janus", process, log)
+    deadline = time.monotonic() + JANUS_START_TIMEOUT_S
+    while not _answers(running.url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Janus did not answer at {running.url} within {JANUS_START_TIMEOUT_S} s:\n"
+                        f"{running.log_tail()}")
+        time.sleep(0.1)
+    yield running
+    process.send_signal(signal.SIGINT)  # Janus's clean shutdown
+    try:
+        process.wait(JANUS_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(janus):
+    """Our server in Janus mode (overrides conftest's peer-to-peer server for this module)."""
+    running = start_server(["--sfu", "janus", "--janus-url", janus.url])
+    yield running
+    stop_server(running)
+
+
+def _janus(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps({**body, "transaction": "test"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with DIRECT.open(request, timeout=5) as answer:
+        return json.load(answer)
+
+
+def janus_room_exists(janus: RunningJanus, number: int) -> bool:
+    """Ask Janus itself (not through our proxy) whether a VideoRoom exists."""
+    session = _janus(janus.url, {"janus": "create"})["data"]["id"]
+    try:
+        handle = _janus(f"{janus.url}/{session}", {"janus": "attach", "plugin": "janus.plugin.videoroom"})["data"]["id"]
+        answer = _janus(f"{janus.url}/{session}/{handle}",
+                        {"janus": "message", "body": {"request": "exists", "room": number}})
+        return answer["plugindata"]["data"]["exists"]
+    finally:
+        _janus(f"{janus.url}/{session}", {"janus": "destroy"})
+
+
+@contextlib.contextmanager
+def janus_log_on_failure(janus: RunningJanus):
+    """Print the tail of Janus's log (shown with the failure) if the block fails."""
+    try:
+        yield
+    except BaseException:
+        print(f"--- the last {LOG_TAIL_LINES} lines of Janus's log ({janus.log}):\n{janus.log_tail()}")
+        raise
+
+
+def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, new_page, share_clip):
+    _, masks = share_clip
+    with janus_log_on_failure(janus):
+        presenter, link = present(new_page, server)
+        viewers = [new_page(link).page for _ in range(2)]
+        for viewer in viewers:
+            wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+            frames_advance(viewer)
+        wait_until(presenter, "window.vbg.share.viewers === 2", MEDIA_TIMEOUT_S)
+
+        # One stream leaves the presenter, to Janus; each viewer is subscribed to its feed there.
+        assert presenter.evaluate("[...window.vbg.share.broadcast.viewerLinks.keys()]") == ["janus"]
+        feeds = {viewer.evaluate("window.vbg.viewer.link.feed") for viewer in viewers}
+        assert len(feeds) == 1 and isinstance(feeds.pop(), int)
+        room_number = presenter.evaluate("""async () => {
+          const { janusRoomNumber } = await import('/static/js/share/janus_broadcast.js');
+          return janusRoomNumber(window.vbg.share.room);
+        }""")
+        assert janus_room_exists(janus, room_number)
+
+        # Only the composited picture leaves: the room behind the person is magenta at every viewer.
+        background = _background(masks[0])
+        for viewer in viewers:
+            picture = remote_picture(viewer, "#remote")
+            diff = np.abs(picture[background] - MAGENTA).mean(axis=0).max()
+            assert diff < BACKGROUND_MAX_DIFF, f"the viewer's background is {diff:.0f} levels from magenta"
+
+        presenter.get_by_role("button", name="End broadcast").click()
+        for viewer in viewers:
+            wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
+            assert "ended" in viewer.inner_text("#watch-status")
+        deadline = time.monotonic() + ROOM_GONE_TIMEOUT_S
+        while janus_room_exists(janus, room_number):  # the presenter destroys its room on the way out
+            assert time.monotonic() < deadline, "the Janus room outlived the broadcast"
+            time.sleep(0.2)
+
+
+def test_a_viewer_whose_connection_drops_subscribes_again(janus, server, new_page):
+    with janus_log_on_failure(janus):
+        _, link = present(new_page, server)
+        viewer = new_page(link).page
+        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+        viewer.evaluate("window.vbg.viewer.dropForTest()")
+        wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
+        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+        frames_advance(viewer)
