@@ -6,6 +6,7 @@ import { startJanusBroadcast } from '../share/janus_broadcast.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
+import { openMicrophone, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 
 /** Text for the number of viewers. */
@@ -42,17 +43,6 @@ export function bindSharePanel({ studio, config, message }) {
     $('share-qr').src = `/qr.svg?text=${encodeURIComponent(share.link)}`;
   }
 
-  async function openMicrophone() {
-    if (!$('share-microphone').checked) return null;
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-      return stream.getAudioTracks()[0] ?? null;
-    } catch {
-      message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
-      return null;
-    }
-  }
-
   async function start() {
     const stream = studio.outputStream;
     if (!stream) return;
@@ -62,8 +52,11 @@ export function bindSharePanel({ studio, config, message }) {
     try {
       share.passcode = $('share-passcode').value;
       const room = await createRoom('broadcast', share.passcode);
-      share.microphone = await openMicrophone();
-      const sendStream = new MediaStream([...stream.getVideoTracks(), ...(share.microphone ? [share.microphone] : [])]);
+      share.microphone = $('share-microphone').checked ? await openMicrophone() : null;
+      if ($('share-microphone').checked && !share.microphone) {
+        message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
+      }
+      const sendStream = outgoingStream(stream, share.microphone);
       Object.assign(share, { room: room.room, url: room.url, viewers: 0 });
       share.broadcast = (config.sfu === 'janus' ? startJanusBroadcast : startBroadcast)({
         signalUrl: socketUrl(config.signalUrl),
