@@ -3,7 +3,7 @@ breaks, the viewer never sees the raw room; the presenter's page says what happe
 picture comes back when the fault clears.
 
 Faults (static/js/segmenter/protocol.js, active only with ?fault= in the page URL): inference that
-throws on every call, a segmenter worker that exits, a corrupt model file; and the WebGL context lost
+throws on every call, a segmenter worker that exits, a corrupt or missing (404) model file; and the WebGL context lost
 (WEBGL_lose_context) and restored."""
 import pytest
 
@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only
 
 def _start_faulty_presenter(new_page, server, fault):
     """A presenter sharing with FAULT active from the start (the page never gets a good mask)."""
-    presenter = new_page(server.url).page
+    # A 404 is logged by the browser itself as a console error: expected for that fault only.
+    presenter = new_page(server.url, expect_errors=fault == "model-404").page
     presenter.evaluate("localStorage.setItem('vbg.settings.v1', JSON.stringify({resolution: '640x360', mode: 'colour', colour: '#ff00ff'}))")
     presenter.goto(f"{server.url}?fault={fault}")
     presenter.get_by_role("button", name="Enable camera").click()
@@ -74,11 +75,12 @@ def test_viewers_never_see_the_room_and_the_picture_recovers(server, new_page, s
     assert diff < RECOVERED_MAX_DIFF, f"after recovery the viewer's background is {diff:.0f} levels from magenta"
 
 
-def test_a_corrupt_model_keeps_the_viewers_picture_blurred(server, new_page, share_clip):
+@pytest.mark.parametrize("fault", ["model-corrupt", "model-404"])
+def test_a_model_that_cannot_load_keeps_the_viewers_picture_blurred(server, new_page, share_clip, fault):
     y4m, masks = share_clip
     camera = pipeline_tests._first_frame(y4m)
     _, background = pipeline_tests._regions(masks[0])
-    presenter, link = _start_faulty_presenter(new_page, server, "model-corrupt")
+    presenter, link = _start_faulty_presenter(new_page, server, fault)
     viewer = new_page(link).page
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     _assert_no_raw_room(viewer, camera, background)
