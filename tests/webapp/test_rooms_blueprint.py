@@ -61,11 +61,29 @@ def test_unknown_and_ended_rooms_are_404_with_advice(app, client):
     assert response.status_code == 404 and "Ask the presenter for a new link." in response.get_data(as_text=True)
 
 
-def test_meet_without_an_id_starts_a_meeting(client):
+def test_meet_without_an_id_offers_to_start_one_and_creates_nothing(client):
     response = client.get("/meet")
+    assert response.status_code == 200 and b'method="post"' in response.data
+    assert registry_of(client.application).stats()["rooms"] == 0
+
+
+def test_posting_the_start_form_creates_a_meeting(client):
+    response = client.post("/meet", data={})
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith("/meet/") and client.get(location).status_code == 200
+
+
+def test_a_started_meeting_keeps_its_passcode_in_the_fragment(client):
+    response = client.post("/meet", data={"passcode": "blue owl"})
+    path, _, fragment = response.headers["Location"].partition("#")
+    assert fragment == "passcode=blue+owl"
+    assert _page_config(client.get(path))["hasPasscode"] is True
+
+
+def test_the_start_form_refuses_other_sites(client):
+    response = client.post("/meet", data={}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize("body, status, code", [
@@ -93,7 +111,7 @@ def test_rooms_per_address_are_limited(client):
         assert _create(client, {"kind": "meeting"}).status_code == 201
     response = _create(client, {"kind": "broadcast"})
     assert response.status_code == 429 and response.json["error"] == "too-many-rooms"
-    assert client.get("/meet").status_code == 429
+    assert client.post("/meet", data={}).status_code == 429
     other = _create(client, {"kind": "broadcast"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other.status_code == 201
 

@@ -3,7 +3,7 @@
 The protocol both speak is documented in webapp/rooms/protocol.py.
 """
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_sock import Sock
@@ -13,6 +13,7 @@ from webapp.blueprints.pages import client_config
 from webapp.rooms import protocol
 from webapp.rooms.channel import ReaderThread, SocketChannel
 from webapp.rooms.protocol import (
+    MAX_PASSCODE_CHARS,
     CLOSE_NORMAL, CLOSE_POLICY, End, Join, Leave, Message, Ping, ProtocolError, Signal, State, parse_create_room,
     parse_message,
 )
@@ -108,13 +109,28 @@ def create_room():
 
 
 @bp.get("/meet")
+def start_meeting():
+    """The "Start a meeting" page: a GET never creates a room (link previews and prefetches would)."""
+    return render_template("meet_start.html", max_passcode_chars=MAX_PASSCODE_CHARS)
+
+
+@bp.post("/meet")
 def new_meeting():
-    """Start a meeting (a plain link can point here) and go to its page."""
+    """Create a meeting from the start page's form and go to it (the passcode rides in the fragment,
+    which the browser keeps and never sends back)."""
+    # Browsers say where a request comes from in Sec-Fetch-Site (Origin is "null" here: our pages send
+    # no referrer); another site's form must not start meetings in the user's name.
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}:
+        abort(403, description="Meetings are started from this server's own page.")
+    passcode = request.form.get("passcode", "").strip() or None
+    if passcode is not None and len(passcode) > MAX_PASSCODE_CHARS:
+        abort(400, description=f"The passcode may be at most {MAX_PASSCODE_CHARS} characters.")
     try:
-        info, _ = _registry().create_room("meeting", None, _address())
+        info, _ = _registry().create_room("meeting", passcode, _address())
     except ProtocolError as refused:
         abort(STATUS_OF_CODE.get(refused.code, 400), description=refused.message)
-    return redirect(_room_url(info), 303)
+    fragment = "#" + urlencode({"passcode": passcode}) if passcode else ""
+    return redirect(_room_url(info) + fragment, 303)
 
 
 @bp.get("/watch/<room_id>")
