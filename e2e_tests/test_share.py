@@ -152,3 +152,18 @@ def test_viewers_are_told_when_the_server_stops(new_page):
         stop_server(own_server)  # SIGTERM: graceful, every socket hears why
     wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
     assert "server was stopped" in viewer.inner_text("#watch-status")
+
+
+def test_a_presenter_who_reloads_resumes_the_same_broadcast(server, new_page):
+    presenter, link = present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+
+    presenter.reload()  # the room waits for its presenter; viewers are told to wait
+    wait_until(viewer, "window.vbg.state === 'waiting'", MEDIA_TIMEOUT_S)
+    presenter.get_by_role("button", name="Enable camera").click()
+    wait_until(presenter, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    presenter.get_by_role("button", name="Resume sharing").click()
+    assert wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S) == link
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)

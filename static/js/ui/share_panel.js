@@ -9,6 +9,10 @@ import { UserError } from '../user_error.js';
 import { openMicrophone, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 
+// sessionStorage (this tab only, survives a reload): the open broadcast, so a presenter who reloads
+// or whose tab crashed picks it up again and the class keeps its link.
+const RESUME_KEY = 'vbg.share.v1';
+
 /** Text for the number of viewers. */
 export function viewersText(count) {
   if (count === 0) return 'Nobody is watching yet.';
@@ -43,6 +47,14 @@ export function bindSharePanel({ studio, config, message }) {
     $('share-qr').src = `/qr.svg?text=${encodeURIComponent(share.link)}`;
   }
 
+  function savedBroadcast() {
+    try {
+      return JSON.parse(sessionStorage.getItem(RESUME_KEY) ?? 'null');
+    } catch {
+      return null;
+    }
+  }
+
   async function start() {
     const stream = studio.outputStream;
     if (!stream) return;
@@ -50,8 +62,10 @@ export function bindSharePanel({ studio, config, message }) {
     refreshStartButton(true);
     message.clear('share');
     try {
-      share.passcode = $('share-passcode').value;
-      const room = await createRoom('broadcast', share.passcode);
+      const room = savedBroadcast() ?? await createRoom('broadcast', $('share-passcode').value);
+      room.passcode ??= $('share-passcode').value;
+      sessionStorage.setItem(RESUME_KEY, JSON.stringify(room));
+      share.passcode = room.passcode;
       share.microphone = $('share-microphone').checked ? await openMicrophone() : null;
       if ($('share-microphone').checked && !share.microphone) {
         message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
@@ -97,6 +111,8 @@ export function bindSharePanel({ studio, config, message }) {
   }
 
   function stop() {
+    sessionStorage.removeItem(RESUME_KEY);
+    startButton.textContent = 'Share by link';
     share.broadcast?.end();
     share.broadcast = null;
     share.microphone?.stop();
@@ -113,6 +129,11 @@ export function bindSharePanel({ studio, config, message }) {
   includePasscode.addEventListener('change', showLink);
   bindCopyButton($('share-copy'), linkInput);
   studio.onCameraChange(refreshStartButton);
-  window.addEventListener('pagehide', () => share.broadcast?.end());
+  // Closing or reloading the tab does not end the broadcast: the room waits for its presenter (the
+  // server keeps it for a grace period) and viewers see "Waiting for the presenter". "End broadcast" ends it.
+  if (savedBroadcast()) {
+    startButton.textContent = 'Resume sharing';
+    hint.textContent = 'Your broadcast is still open. Enable the camera, then resume it: viewers keep their link.';
+  }
   return share;
 }
