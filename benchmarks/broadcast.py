@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks.pipeline import machine_info, markdown_table
 from benchmarks.processes import browser_cpu_seconds, browser_pid
 from clips.build import ClipSpec, build_clip, parse_script
+from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY, WEBRTC_LOOPBACK_ARGS
 from model_export.paths import BUILD_DIR, REPO_ROOT
 from tests.server_process import start_server, stop_server
@@ -50,17 +51,6 @@ UPLOAD_BYTES_JS = """async () => {
   }
   return bytes;
 }"""
-
-
-def wait_until(page, expression: str, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = page.evaluate(f"() => ({expression})")
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"still false after {timeout_s} s: {expression}")
-        time.sleep(0.05)
 
 
 def launch_browser(driver, marker: str, extra=()):

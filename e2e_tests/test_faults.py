@@ -43,6 +43,16 @@ def _broadcast_to_one_viewer(new_page, server):
     return presenter, viewer
 
 
+def _faulty_broadcast(new_page, server, share_clip, fault):
+    """A presenter with FAULT, a live viewer, the clip's first camera frame and its background region."""
+    y4m, masks = share_clip
+    _, background = pipeline_tests._regions(masks[0])
+    presenter, link = _start_faulty_presenter(new_page, server, fault)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    return presenter, viewer, pipeline_tests._first_frame(y4m), background
+
+
 def _assert_no_raw_room(viewer, camera, background):
     for _ in range(CHECKS):
         picture = remote_picture(viewer, "#remote")
@@ -53,12 +63,7 @@ def _assert_no_raw_room(viewer, camera, background):
 
 @pytest.mark.parametrize("fault", ["inference-throws", "worker-exits"])
 def test_viewers_never_see_the_room_and_the_picture_recovers(server, new_page, share_clip, fault):
-    y4m, masks = share_clip
-    camera = pipeline_tests._first_frame(y4m)
-    _, background = pipeline_tests._regions(masks[0])
-    presenter, link = _start_faulty_presenter(new_page, server, fault)
-    viewer = new_page(link).page
-    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    presenter, viewer, camera, background = _faulty_broadcast(new_page, server, share_clip, fault)
     frames_advance(viewer)
 
     _assert_no_raw_room(viewer, camera, background)
@@ -77,12 +82,7 @@ def test_viewers_never_see_the_room_and_the_picture_recovers(server, new_page, s
 
 @pytest.mark.parametrize("fault", ["model-corrupt", "model-404"])
 def test_a_model_that_cannot_load_keeps_the_viewers_picture_blurred(server, new_page, share_clip, fault):
-    y4m, masks = share_clip
-    camera = pipeline_tests._first_frame(y4m)
-    _, background = pipeline_tests._regions(masks[0])
-    presenter, link = _start_faulty_presenter(new_page, server, fault)
-    viewer = new_page(link).page
-    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    presenter, viewer, camera, background = _faulty_broadcast(new_page, server, share_clip, fault)
     _assert_no_raw_room(viewer, camera, background)
     assert "model" in presenter.get_by_role("alert").inner_text().lower()
 
