@@ -42,6 +42,7 @@ SETTLE_S = 4.0  # after a viewer joins: bandwidth estimation ramps up
 PAGE_TIMEOUT_S = 180
 SERVER_THREADS = 64
 BITS_PER_BYTE = 8
+MS_PER_S = 1000
 PRESENTER_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#2a6"}
 
 UPLOAD_BYTES_JS = """async () => {
@@ -153,20 +154,34 @@ def run(viewer_steps, seconds: float) -> dict:
             viewer_browser.close()
     finally:
         stop_server(server)
-    base = steps[0]
-    for step in steps[1:]:
-        step["cpu_cores_per_viewer"] = (step["cpu_cores"] - base["cpu_cores"]) / step["viewers"]
-        step["upload_mbit_s_per_viewer"] = step["upload_mbit_s"] / step["viewers"]
+    derive(steps)
     return {"steps": steps, "time_to_first_frame_s": {
         "median": statistics.median(first_frames), "max": max(first_frames), "samples": first_frames}}
 
 
+def derive(steps: list[dict]) -> None:
+    """Per-viewer and per-frame figures. On a machine that the viewers' browser shares, the presenter's
+    cores saturate and its frame rate falls, so CPU per processed frame is the comparable cost; the
+    extra per viewer is over the no-viewer step."""
+    base = steps[0]
+    for step in steps:
+        fps = step["presenter_fps"]
+        step["cpu_ms_per_frame"] = step["cpu_cores"] * MS_PER_S / fps if fps else None
+    for step in steps[1:]:
+        step["cpu_cores_per_viewer"] = (step["cpu_cores"] - base["cpu_cores"]) / step["viewers"]
+        step["upload_mbit_s_per_viewer"] = step["upload_mbit_s"] / step["viewers"]
+        if step["cpu_ms_per_frame"] and base["cpu_ms_per_frame"]:
+            step["cpu_ms_per_frame_per_viewer"] = (step["cpu_ms_per_frame"] - base["cpu_ms_per_frame"]) / step["viewers"]
+
+
 def report_markdown(result: dict) -> str:
-    rows = [[s["viewers"], f"{s['cpu_cores']:.2f}", f"{s.get('cpu_cores_per_viewer', 0):.3f}",
+    rows = [[s["viewers"], f"{s['cpu_cores']:.2f}",
+             f"{s['cpu_ms_per_frame']:.1f}" if s.get("cpu_ms_per_frame") else "-",
+             f"{s['cpu_ms_per_frame_per_viewer']:+.1f}" if "cpu_ms_per_frame_per_viewer" in s else "-",
              f"{s['upload_mbit_s']:.2f}", f"{s.get('upload_mbit_s_per_viewer', 0):.2f}",
              f"{s['presenter_fps']:.1f}" if s["presenter_fps"] else "-",
              f"{s.get('viewer_fps_median', 0):.1f}" if s["viewers"] else "-"] for s in result["steps"]]
-    table = markdown_table(["viewers", "presenter CPU (cores)", "extra CPU per viewer", "upload Mbit/s",
+    table = markdown_table(["viewers", "presenter CPU (cores)", "CPU ms per frame", "extra ms per frame per viewer", "upload Mbit/s",
                             "Mbit/s per viewer", "presenter fps", "viewer fps (median)"], rows)
     first = result["time_to_first_frame_s"]
     return f"{table}\n\nTime to first frame at a viewer: median {first['median']:.2f} s, max {first['max']:.2f} s."
