@@ -13,7 +13,7 @@ const STALL_FRAMES = 1.5; // camera intervals without a callback before the work
 export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
   let running = true;
   let handle = 0;
-  let lastFrameAt = performance.now();
+  let lastCallbackAt = performance.now(); // of requestVideoFrameCallback (or rAF), not the worker
   const intervalMs = 1000 / cameraFps;
   const perVideoFrame = typeof video.requestVideoFrameCallback === 'function';
   const schedule = perVideoFrame
@@ -23,7 +23,7 @@ export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
 
   const tick = (now, metadata) => {
     if (!running) return;
-    lastFrameAt = performance.now();
+    lastCallbackAt = performance.now();
     onFrame(now, metadata);
     handle = schedule(tick);
   };
@@ -33,9 +33,9 @@ export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
   ticker.onmessage = () => {
     const now = performance.now();
     // Only a hidden tab: a visible one whose camera delivers slowly (a loaded machine) must not
-    // draw the same camera frame again and again.
-    if (!running || document.visibilityState !== 'hidden' || now - lastFrameAt < STALL_FRAMES * intervalMs) return;
-    lastFrameAt = now;
+    // draw the same camera frame again and again. Once the video callbacks have gone quiet, every
+    // tick draws, at the camera's rate.
+    if (!running || document.visibilityState !== 'hidden' || now - lastCallbackAt < STALL_FRAMES * intervalMs) return;
     onFrame(now, null); // no metadata: no capture time, no presented-frame count
   };
   ticker.postMessage({ intervalMs });
