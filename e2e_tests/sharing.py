@@ -48,3 +48,11 @@ def remote_picture(page, selector) -> np.ndarray:
     """The element's picture resized to the clip's size: (H, W, 3) float32."""
     png = page.locator(selector).screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
+
+
+def drop_and_rejoin(viewer):
+    """Cut a live viewer's signalling as a network failure would; it must come back live by itself."""
+    viewer.evaluate("window.vbg.viewer.dropForTest()")
+    wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)

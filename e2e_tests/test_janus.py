@@ -27,7 +27,7 @@ import pytest
 
 from e2e_tests.conftest import REPO_ROOT, wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, frames_advance, present, remote_picture
+from e2e_tests.sharing import MEDIA_TIMEOUT_S, drop_and_rejoin, frames_advance, present, remote_picture
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import _free_port, start_server, stop_server
 
@@ -199,7 +199,4 @@ def test_a_viewer_whose_connection_drops_subscribes_again(janus, server, new_pag
         _, link = present(new_page, server)
         viewer = new_page(link).page
         wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-        viewer.evaluate("window.vbg.viewer.dropForTest()")
-        wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
-        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-        frames_advance(viewer)
+        drop_and_rejoin(viewer)

@@ -7,7 +7,9 @@ import pytest
 
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, frames_advance, present, remote_picture, start_camera
+from e2e_tests.sharing import (
+    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, present, remote_picture, start_camera,
+)
 
 MAGENTA = np.array((255, 0, 255), np.float32)
 BACKGROUND_DILATE_PX = 24  # judge the background this far from the person (codec blur at the edge)
@@ -57,10 +59,7 @@ def test_a_viewer_whose_connection_drops_gets_the_picture_back(server, new_page)
     _, link = present(new_page, server)
     viewer = new_page(link).page
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-    viewer.evaluate("window.vbg.viewer.dropForTest()")
-    wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
-    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-    frames_advance(viewer)
+    drop_and_rejoin(viewer)
 
 
 def test_passcode_is_required_and_a_wrong_one_is_refused(server, new_page):
