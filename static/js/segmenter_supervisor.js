@@ -9,7 +9,11 @@ const FALLBACK_BACKEND = 'wasm';
 
 export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onReady, onLost, onProblem }) {
   // fault: a test fault set while running (undefined: the page URL's, see segmenter/protocol.js)
-  const state = { segmenter: null, backend: 'auto', attempt: 0, timer: 0, disposed: false, generation: 0, fault: undefined };
+  // lostWhileRunning: the last problem came from a running segmenter, so only a mask clears it.
+  const state = {
+    segmenter: null, backend: 'auto', attempt: 0, timer: 0, disposed: false, generation: 0, fault: undefined,
+    lostWhileRunning: false,
+  };
 
   async function connect() {
     const generation = ++state.generation;
@@ -23,10 +27,13 @@ export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onR
       segmenter.onfailure = (error) => lose(segmenter, error);
       state.segmenter = segmenter;
       state.attempt = 0;
-      onProblem(null);
+      // After a failed load, being ready is the news. After a segmenter died mid-run, a new one may
+      // die the same way on its first inference: the message stays until masks flow (session.js).
+      if (!state.lostWhileRunning) onProblem(null);
       onReady(segmenter);
     } catch (error) {
       if (state.disposed || generation !== state.generation) return;
+      state.lostWhileRunning = false;
       onProblem(error);
       scheduleRetry();
     }
@@ -37,6 +44,7 @@ export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onR
     state.segmenter = null;
     segmenter.dispose();
     if (segmenter.backend === 'webgpu') state.backend = FALLBACK_BACKEND;
+    state.lostWhileRunning = true;
     onLost(error);
     onProblem(error);
     scheduleRetry();

@@ -27,6 +27,7 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
   const state = {
     segmenter: null, stopLoop: null, pending: null, frameId: 0,
     windowStart: 0, windowFrames: 0, lastPresented: -1, lastCallback: 0, snapshotWaiters: [],
+    awaitingFirstMask: false,
   };
   const lookWithGuard = { mode: 'blur', blurLevel: 'light', colour: '#000000', personVisible: false, tier: quality.tier };
 
@@ -48,7 +49,9 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
     if (probe) probe.readFrameCode(pipeline.smallFrameBuffer);
     if (state.pending) {
       pipeline.setMask(state.pending.mask);
-      if (guard.failedAt !== null) onProblem('segmentation', null);
+      // A segmentation problem is over when masks flow again, not when a new segmenter is merely ready.
+      if (guard.failedAt !== null || state.awaitingFirstMask) onProblem('segmentation', null);
+      state.awaitingFirstMask = false;
       guard.maskArrived();
       stats.segmentations += 1;
       state.pending = null;
@@ -130,6 +133,7 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
     setSegmenter(segmenter) {
       state.segmenter = segmenter;
       state.pending = null;
+      state.awaitingFirstMask = segmenter !== null;
     },
     /** Start drawing frames of `video` (already playing `stream`). */
     start(track) {
