@@ -38,6 +38,7 @@ JANUS_STOP_TIMEOUT_S = 10
 ROOM_GONE_TIMEOUT_S = 10  # from "End broadcast" to the room's end in Janus
 # The interface Janus gathers its ICE candidates on (IPv4 only: Janus's default).
 MEDIA_LINK = ("vbgjanus0", "vbgjanus1")  # a veth pair: both ends in this namespace
+NETWORK_SETTLE_S = 1.0  # after the link comes up, before any browser starts
 MEDIA_ADDRESS = "192.0.2.1/32"  # TEST-NET-1, routed nowhere
 LOG_TAIL_LINES = 60
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # Janus is here: no HTTP proxy
@@ -79,9 +80,14 @@ def media_interface():
     name, peer = MEDIA_LINK
     try:
         _ip("link", "add", name, "type", "veth", "peer", "name", peer)
+        # No IPv6 link-local addresses: they would appear a second or two after "up", and Chromium
+        # fails requests in flight on any address change (ERR_NETWORK_CHANGED), a page load included.
+        for end in (name, peer):
+            _ip("link", "set", "dev", end, "addrgenmode", "none")
         _ip("addr", "add", MEDIA_ADDRESS, "dev", name)
         _ip("link", "set", name, "up")
         _ip("link", "set", peer, "up")  # a veth has carrier only with both ends up
+        time.sleep(NETWORK_SETTLE_S)
     except (OSError, subprocess.CalledProcessError) as error:
         subprocess.run(["ip", "link", "del", name], capture_output=True)
         pytest.skip(f"cannot make a veth pair for Janus's ICE (needs root in the namespace): "
