@@ -41,6 +41,7 @@ function startWatching() {
   video.requestVideoFrameCallback(countFrame);
 
   function show(state, detail) {
+    if (state === 'error') return; // a message of ours the server refused: the broadcast goes on
     watch.state = state;
     if (state === 'live') {
       placeholder.hidden = true;

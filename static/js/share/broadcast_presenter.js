@@ -36,33 +36,23 @@ export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream,
       if (status === 'reconnecting') dropAll();
       onStatus(status, detail);
     },
-    onMessage: (message) => {
-      switch (message.type) {
-        case 'joined':
-          for (const peer of message.peers) if (peer.role === 'viewer') connectViewer(peer.peerId);
-          break;
-        case 'peer-joined':
-          if (message.peer.role === 'viewer') connectViewer(message.peer.peerId);
-          break;
-        case 'peer-left':
-          dropViewer(message.peerId);
-          break;
-        case 'signal':
-          links.get(message.from)?.handle(message.data).catch((error) => onStatus('peer-error', error));
-          break;
-        case 'viewers':
-          onViewers(message.count);
-          break;
-        case 'ended':
-          dropAll();
-          onStatus('ended', message.reason);
-          break;
-        case 'error':
-          onStatus('error', message);
-          break;
-        default:
-          break;
-      }
+    on: {
+      joined(message) {
+        for (const peer of message.peers) if (peer.role === 'viewer') connectViewer(peer.peerId);
+      },
+      'peer-joined'(message) {
+        if (message.peer.role === 'viewer') connectViewer(message.peer.peerId);
+      },
+      'peer-left'(message) {
+        dropViewer(message.peerId);
+      },
+      signal(message) {
+        links.get(message.from)?.handle(message.data).catch((error) => onStatus('peer-error', error));
+      },
+      viewers(message) {
+        onViewers(message.count);
+      },
+      ended: dropAll,
     },
   });
 

@@ -40,36 +40,27 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
       if (status === 'reconnecting') closeLink();
       onStatus(status, detail);
     },
-    onMessage: (message) => {
-      switch (message.type) {
-        case 'joined':
-          if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
-          break;
-        case 'peer-joined':
-          // The presenter (re)joined: its offer follows.
+    on: {
+      joined(message) {
+        if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
+      },
+      // The presenter (re)joined: its offer follows.
+      'peer-joined': closeLink,
+      'peer-left'() {
+        closeLink();
+        onStatus('waiting');
+      },
+      signal(message) {
+        if (!link || link.peerId !== message.from) {
           closeLink();
-          break;
-        case 'peer-left':
-          closeLink();
-          onStatus('waiting');
-          break;
-        case 'signal':
-          if (!link || link.peerId !== message.from) {
-            closeLink();
-            link = createPeerLink({
-              peerId: message.from, iceServers, signalling, initiator: false, send: null, receive: true,
-              onTrack: onStream, onState: onLinkState,
-            });
-          }
-          link.handle(message.data).catch((error) => onStatus('peer-error', error));
-          break;
-        case 'ended':
-          closeLink();
-          onStatus('ended', message.reason);
-          break;
-        default:
-          break;
-      }
+          link = createPeerLink({
+            peerId: message.from, iceServers, signalling, initiator: false, send: null, receive: true,
+            onTrack: onStream, onState: onLinkState,
+          });
+        }
+        link.handle(message.data).catch((error) => onStatus('peer-error', error));
+      },
+      ended: closeLink,
     },
   });
 

@@ -134,36 +134,28 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
     url: signalUrl,
     join: { room, role: 'presenter', hostToken },
     onStatus,
-    onMessage: (message) => {
-      switch (message.type) {
-        case 'joined':
-          viewers.clear();
-          for (const peer of message.peers) if (peer.role === 'viewer') viewers.add(peer.peerId);
-          for (const peerId of viewers) announce(peerId);
-          break;
-        case 'peer-joined':
-          if (message.peer.role === 'viewer') {
-            viewers.add(message.peer.peerId);
-            announce(message.peer.peerId);
-          }
-          break;
-        case 'peer-left':
-          viewers.delete(message.peerId);
-          break;
-        case 'viewers':
-          onViewers(message.count);
-          break;
-        case 'ended':
-          ended = true;
-          endJanusRoom();
-          onStatus('ended', message.reason);
-          break;
-        case 'error':
-          onStatus('error', message);
-          break;
-        default:
-          break;
-      }
+    on: {
+      joined(message) {
+        viewers.clear();
+        for (const peer of message.peers) if (peer.role === 'viewer') viewers.add(peer.peerId);
+        for (const peerId of viewers) announce(peerId);
+      },
+      'peer-joined'(message) {
+        if (message.peer.role === 'viewer') {
+          viewers.add(message.peer.peerId);
+          announce(message.peer.peerId);
+        }
+      },
+      'peer-left'(message) {
+        viewers.delete(message.peerId);
+      },
+      viewers(message) {
+        onViewers(message.count);
+      },
+      ended() {
+        ended = true;
+        endJanusRoom();
+      },
     },
   });
 
@@ -262,39 +254,33 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
       if (status === 'reconnecting') closeLink();
       onStatus(status, detail);
     },
-    onMessage: (message) => {
-      switch (message.type) {
-        case 'joined':
-          // A presenter who is here announces its feed to us; without one, we wait for it.
-          if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
-          break;
-        case 'peer-joined':
-          // The presenter (re)joined: its announcement follows.
-          wanted = null;
-          closeLink();
-          break;
-        case 'peer-left':
-          wanted = null;
-          closeLink();
-          onStatus('waiting');
-          break;
-        case 'signal': {
-          const feed = message.data?.janus?.feed;
-          if (!Number.isSafeInteger(feed)) break;
-          const same = link && !link.closed && link.feed === feed && link.pc?.connectionState !== 'failed';
-          wanted = { peerId: message.from, feed };
-          if (!same) subscribe();
-          break;
-        }
-        case 'ended':
-          retry.stop();
-          wanted = null;
-          closeLink();
-          onStatus('ended', message.reason);
-          break;
-        default:
-          break;
-      }
+    on: {
+      joined(message) {
+        // A presenter who is here announces its feed to us; without one, we wait for it.
+        if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
+      },
+      'peer-joined'() {
+        // The presenter (re)joined: its announcement follows.
+        wanted = null;
+        closeLink();
+      },
+      'peer-left'() {
+        wanted = null;
+        closeLink();
+        onStatus('waiting');
+      },
+      signal(message) {
+        const feed = message.data?.janus?.feed;
+        if (!Number.isSafeInteger(feed)) return;
+        const same = link && !link.closed && link.feed === feed && link.pc?.connectionState !== 'failed';
+        wanted = { peerId: message.from, feed };
+        if (!same) subscribe();
+      },
+      ended() {
+        retry.stop();
+        wanted = null;
+        closeLink();
+      },
     },
   });
 

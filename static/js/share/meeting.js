@@ -47,42 +47,31 @@ export function joinMeeting({ signalUrl, room, passcode, name, iceServers, strea
       if (status === 'reconnecting') dropAll();
       onStatus(status, detail);
     },
-    onMessage: (message) => {
-      switch (message.type) {
-        case 'joined':
-          for (const peer of message.peers) {
-            names.set(peer.peerId, peer.name ?? '');
-            onPeer(peer.peerId, { name: peer.name ?? '' });
-            link(peer.peerId, true);
-          }
-          if (own.muted || own.cameraOff) signalling.send({ type: 'state', ...own });
-          break;
-        case 'peer-joined':
-          names.set(message.peer.peerId, message.peer.name ?? '');
-          onPeer(message.peer.peerId, { name: message.peer.name ?? '' });
-          if (own.muted || own.cameraOff) signalling.send({ type: 'state', ...own });
-          break;
-        case 'peer-left':
-          drop(message.peerId);
-          break;
-        case 'peer-state':
-          onPeer(message.peerId, { name: names.get(message.peerId), muted: message.muted, cameraOff: message.cameraOff });
-          break;
-        case 'signal': {
-          const existing = links.get(message.from) ?? link(message.from, false);
-          existing.handle(message.data).catch((error) => onStatus('peer-error', error));
-          break;
+    on: {
+      joined(message) {
+        for (const peer of message.peers) {
+          names.set(peer.peerId, peer.name ?? '');
+          onPeer(peer.peerId, { name: peer.name ?? '' });
+          link(peer.peerId, true);
         }
-        case 'ended':
-          dropAll();
-          onStatus('ended', message.reason);
-          break;
-        case 'error':
-          onStatus('error', message);
-          break;
-        default:
-          break;
-      }
+        if (own.muted || own.cameraOff) signalling.send({ type: 'state', ...own });
+      },
+      'peer-joined'(message) {
+        names.set(message.peer.peerId, message.peer.name ?? '');
+        onPeer(message.peer.peerId, { name: message.peer.name ?? '' });
+        if (own.muted || own.cameraOff) signalling.send({ type: 'state', ...own });
+      },
+      'peer-left'(message) {
+        drop(message.peerId);
+      },
+      'peer-state'(message) {
+        onPeer(message.peerId, { name: names.get(message.peerId), muted: message.muted, cameraOff: message.cameraOff });
+      },
+      signal(message) {
+        const existing = links.get(message.from) ?? link(message.from, false);
+        existing.handle(message.data).catch((error) => onStatus('peer-error', error));
+      },
+      ended: dropAll,
     },
   });
 

@@ -7,6 +7,7 @@
 const RECONNECT_FIRST_MS = 500; // first retry after a drop
 const RECONNECT_MAX_MS = 8000; // backoff doubles up to this
 const KEEPALIVE_MS = 20000; // a ping now and then keeps proxies from closing an idle socket
+const SERVER_CLOSE_WAIT_MS = 2000; // after leave/end, how long the server gets to close the socket itself
 // Errors after which joining again cannot help: the page tells the user and stops.
 const FATAL_CODES = new Set(['unknown-room', 'wrong-passcode', 'wrong-role', 'room-full', 'bad-token']);
 
@@ -17,11 +18,15 @@ export function socketUrl(path, loc = location) {
 }
 
 /**
- * @param {{url: string, join: object, onMessage: (message) => void, onStatus: (status, detail?) => void}} options
+ * @param {{url: string, join: object, on: object, onStatus: (status, detail?) => void}} options
  *   join: the join message's fields (room, role, passcode, hostToken, name).
- *   onStatus: 'connecting' | 'joined' | 'reconnecting' | 'closed' | 'failed' (detail: the error message).
+ *   on: a handler per server message type ({joined(message) {...}, signal(message) {...}, ...});
+ *     types without one are ignored.
+ *   onStatus: 'connecting' | 'joined' | 'reconnecting' | 'closed' | 'failed' (detail: the error
+ *     message) | 'ended' (detail: the reason; after on.ended) | 'error' (a refused message, detail:
+ *     the error message; the room goes on).
  */
-export function openSignalling({ url, join, onMessage, onStatus }) {
+export function openSignalling({ url, join, on, onStatus }) {
   let socket = null;
   let closedByUs = false;
   let finished = false; // the server ended the room or refused us: its word is the last status
@@ -47,15 +52,18 @@ export function openSignalling({ url, join, onMessage, onStatus }) {
         peerId = message.peerId;
         retryMs = RECONNECT_FIRST_MS;
         onStatus('joined');
-      } else if (message.type === 'error' && FATAL_CODES.has(message.code)) {
-        closedByUs = true;
-        finished = true;
-        onStatus('failed', message);
+      } else if (message.type === 'error') {
+        const fatal = FATAL_CODES.has(message.code);
+        closedByUs ||= fatal;
+        finished ||= fatal;
+        onStatus(fatal ? 'failed' : 'error', message);
+        return;
       } else if (message.type === 'ended') {
         closedByUs = true;
         finished = true;
       }
-      onMessage(message);
+      if (Object.hasOwn(on, message.type)) on[message.type](message);
+      if (message.type === 'ended') onStatus('ended', message.reason);
     });
     socket.addEventListener('close', () => {
       clearInterval(keepaliveTimer);
@@ -88,8 +96,14 @@ export function openSignalling({ url, join, onMessage, onStatus }) {
       closedByUs = true;
       clearTimeout(retryTimer);
       clearInterval(keepaliveTimer);
-      send({ type: end ? 'end' : 'leave' });
-      socket?.close();
+      // The server answers leave/end (the presenter hears `ended`) and then closes the socket itself;
+      // closing it here at once would race that answer (Chromium: "Data frame received after close").
+      if (send({ type: end ? 'end' : 'leave' })) {
+        const closing = socket;
+        setTimeout(() => closing.close(), SERVER_CLOSE_WAIT_MS);
+      } else {
+        socket?.close();
+      }
     },
     /** Test hook: drop the socket as a network failure would (it reconnects). */
     dropForTest() { socket?.close(); },
