@@ -113,8 +113,25 @@ def wait_until(page, expression: str, timeout_s: float = 30.0):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"still false after {timeout_s} s: {expression}")
+            raise TimeoutError(f"still false after {timeout_s} s: {expression}\n{_page_state(page)}")
         time.sleep(POLL_INTERVAL_S)
+
+
+# What a timed-out wait reports about the page: its stats and the message it shows the user.
+PAGE_STATE_JS = """() => ({
+  stats: window.vbg?.stats ?? null,
+  message: document.getElementById('message')?.hidden === false
+    ? document.getElementById('message').innerText : null,
+  model: window.vbg?.model ? { backend: window.vbg.model.backend } : null,
+})"""
+
+
+def _page_state(page) -> str:
+    """The page's stats and visible message, for a timeout's report (never raises)."""
+    try:
+        return f"page state: {page.evaluate(PAGE_STATE_JS)}"
+    except Exception as error:  # a crashed or closed page: say so instead of hiding the timeout
+        return f"page state unavailable: {error}"
 
 
 @dataclass

@@ -177,3 +177,44 @@ def test_snapshot_and_recording_download_the_composited_picture(server, open_pag
     assert data[:4] == b"\x1a\x45\xdf\xa3" and len(data) > 1000  # an EBML (WebM) file with content
     # The stream the sharing features send is the composited canvas's.
     assert page.evaluate("window.vbg.outputStream.getVideoTracks().length") == 1
+
+
+def test_a_click_before_the_model_has_loaded_still_shows_the_person(server, open_page, still_clip):
+    """On a slow machine or link a user can press "Enable camera" before the model's manifest has
+    arrived; the pipeline must still be built for the model, not as a blur-only one."""
+    y4m, _, _ = still_clip
+    page = open_page(server.url, clip=y4m).page
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [SETTINGS_KEY, json.dumps({"resolution": "640x360"})])
+    held = []
+    page.route("**/models/*.json", lambda route: held.append(route))  # answered only after the click
+    page.reload()
+    page.get_by_role("button", name="Enable camera").click()
+    deadline = time.monotonic() + PAGE_TIMEOUT_S
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the page never asked for its model manifest"
+    page.wait_for_timeout(1000)  # the camera is up by now, the manifest still held
+    for route in held:
+        route.continue_()
+    page.unroute("**/models/*.json")
+    wait_until(page, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+
+
+def test_a_server_without_a_model_shows_the_camera_fully_blurred(server, open_page, still_clip):
+    """No manifest at all (the model was never installed): the page says so, and the camera still
+    runs, fully blurred (privacy fails closed), instead of failing to draw."""
+    y4m, masks, _ = still_clip
+    page = open_page(server.url, clip=y4m, expect_errors=True).page  # the 404 is logged
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                  [SETTINGS_KEY, json.dumps({"resolution": "640x360", "mode": "colour", "colour": "#ff00ff"})])
+    page.route("**/models/*.json", lambda route: route.fulfill(status=404, body="not found"))
+    page.reload()
+    page.get_by_role("button", name="Enable camera").click()
+    wait_until(page, f"window.vbg.frames > {WARM_UP_FRAMES}", PAGE_TIMEOUT_S)
+    assert page.evaluate("window.vbg.stats.personVisible") is False
+    camera, output = _first_frame(y4m), _output(page)
+    core, _ = _regions(masks[0])
+    everywhere = np.ones_like(core)
+    assert _sharpness(output, everywhere) < 0.35 * _sharpness(camera, everywhere)
+    assert "No segmentation model" in page.get_by_role("alert").inner_text()

@@ -151,6 +151,21 @@ export function startStudio(config) {
     else message.clear('segmentation');
   }
 
+  /** Fetch the model manifests; resolves true when they arrived (the pipeline is built for them). */
+  async function loadManifests() {
+    try {
+      app.manifest = await fetchManifest(config.modelManifestUrl);
+      app.manifestFp32 = config.webgpuModelManifestUrl === config.modelManifestUrl
+        ? app.manifest
+        : await fetchManifest(config.webgpuModelManifestUrl).catch(() => app.manifest);
+      return true;
+    } catch (error) {
+      status.set('model', 'unavailable', 'bad');
+      message.show('model', { title: 'Segmentation is not available.', advice: error.message });
+      return false;
+    }
+  }
+
   async function loadModel() {
     try {
       const runtime = await loadRuntime(config);
@@ -163,16 +178,7 @@ export function startStudio(config) {
       message.show('runtime', { title: 'Segmentation is not available.', advice: error.message });
       return;
     }
-    try {
-      app.manifest = await fetchManifest(config.modelManifestUrl);
-      app.manifestFp32 = config.webgpuModelManifestUrl === config.modelManifestUrl
-        ? app.manifest
-        : await fetchManifest(config.webgpuModelManifestUrl).catch(() => app.manifest);
-    } catch (error) {
-      status.set('model', 'unavailable', 'bad');
-      message.show('model', { title: 'Segmentation is not available.', advice: error.message });
-      return;
-    }
+    if (!await manifestsLoaded) return;
     status.set('model', `${config.modelName} · ${app.manifest.precision} · ${app.manifest.input.shape.join('x')} · loading…`);
     app.supervisor = createSegmenterSupervisor({
       ortBase: config.ortBase,
@@ -259,6 +265,9 @@ export function startStudio(config) {
     enableButton.disabled = true;
     status.set('camera', 'starting…');
     try {
+      // The pipeline is sized and normalised for the model: a click before its manifest arrived
+      // waits for it (a pipeline built without one could only ever blur).
+      await manifestsLoaded;
       ensurePipeline();
       if (app.stream) stopCamera();
       const settings = store.get();
@@ -316,6 +325,7 @@ export function startStudio(config) {
   enableButton.addEventListener('click', enableCamera);
   stopButton.addEventListener('click', stopCamera);
   window.vbg.state = 'idle';
+  const manifestsLoaded = loadManifests(); // in parallel with the runtime's download
   loadModel();
 
   return {

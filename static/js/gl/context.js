@@ -1,9 +1,13 @@
 /** The shared WebGL2 context every stage receives: `{gl, quad}`. */
 
+const NO_WEBGL2 = 'This browser cannot draw with WebGL2, which the virtual background needs. '
+  + 'Turn on hardware acceleration in the browser settings, or use a current Chrome, Edge, Firefox or Safari.';
+const FLOAT_TARGETS_MISSING = 'This browser\'s WebGL2 cannot render into float textures (EXT_color_buffer_float), '
+  + 'which the virtual background needs. Update the browser or its graphics driver, or turn on hardware acceleration.';
+
 export class GraphicsUnavailableError extends Error {
-  constructor() {
-    super('This browser cannot draw with WebGL2, which the virtual background needs. '
-      + 'Turn on hardware acceleration in the browser settings, or use a current Chrome, Edge, Firefox or Safari.');
+  constructor(reason = NO_WEBGL2) {
+    super(reason);
     this.name = 'GraphicsUnavailableError';
   }
 }
@@ -24,6 +28,8 @@ export function createGraphicsContext(canvas) {
     desynchronized: true,
   });
   if (!gl) throw new GraphicsUnavailableError();
+  // Masks, blur and preprocessing render into half and full float textures: every stage needs this.
+  if (!gl.getExtension('EXT_color_buffer_float')) throw new GraphicsUnavailableError(FLOAT_TARGETS_MISSING);
   const vertexArray = gl.createVertexArray();
   const buffer = gl.createBuffer();
   gl.bindVertexArray(vertexArray);

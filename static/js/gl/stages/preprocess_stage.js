@@ -12,9 +12,6 @@ export function buildPreprocessStage(context, manifest) {
   if (channels !== 3 || width % PIXELS_PER_TEXEL !== 0) {
     throw new Error(`Unsupported model input ${manifest.input.shape.join('x')}: need 3 channels and a width divisible by ${PIXELS_PER_TEXEL}.`);
   }
-  if (!gl.getExtension('EXT_color_buffer_float')) {
-    throw new Error('This GPU cannot render float textures (EXT_color_buffer_float), which preprocessing needs.');
-  }
   const bgr = (manifest.input.color ?? 'RGB').toUpperCase() === 'BGR';
   const pass = createPass(context, preprocessFragment, bgr ? { BGR: 1 } : {});
   const target = createRenderTarget(gl, width / PIXELS_PER_TEXEL, channels * height, 'rgba32f');
