@@ -29,7 +29,7 @@ from e2e_tests.conftest import REPO_ROOT, wait_until
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import MEDIA_TIMEOUT_S, drop_and_rejoin, frames_advance, present, remote_picture
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
-from tests.server_process import _free_port, start_server, stop_server
+from tests.server_process import free_port, start_server, stop_server
 
 JANUS = shutil.which("janus")
 JANUS_CONFIG = REPO_ROOT / "deploy" / "janus"
@@ -102,7 +102,7 @@ def janus(tmp_path_factory, media_interface):
     folder = tmp_path_factory.mktemp("janus")
     config = folder / "config"
     shutil.copytree(JANUS_CONFIG, config)
-    port = _free_port()
+    port = free_port()
     http = config / "janus.transport.http.jcfg"
     http.write_text(re.sub(r"(?m)^(\s*port\s*=\s*)\d+", rf"\g<1>{port}", http.read_text()))
     log = folder / "janus.log"

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, npm packages, Debian's chromium and janus) and run every
+# Install what the tests need (Python packages, npm packages, Debian's chromium, janus and xvfb) and run every
 # test in tests/ and e2e_tests/. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: chromium runs every browser test; janus the Janus broadcast test (skipped without it).
+# Debian packages: chromium runs every browser test; janus the Janus broadcast test, xvfb the really
+# hidden tab test (a headed Chromium); each of those two skips itself without its package.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v janus >/dev/null || missing+=(janus)
+command -v Xvfb >/dev/null || missing+=(xvfb)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "Missing Debian packages: ${missing[*]} (sudo apt-get install -y ${missing[*]}): chromium runs the" \
-         "browser tests, janus the Janus broadcast test (e2e_tests/test_janus.py skips itself without it)." >&2
+         "browser tests, janus the Janus broadcast test, xvfb the really hidden tab test (those two skip" \
+         "themselves without their package)." >&2
     [ -x /usr/bin/chromium ] || exit 1
   fi
 fi

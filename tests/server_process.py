@@ -13,7 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT_S = 30
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -32,7 +33,7 @@ class RunningServer:
 
 def start_server(extra_args: list[str] = (), env: dict | None = None, scheme: str = "http") -> RunningServer:
     """Start `vbg serve` (the production server) on a free port and wait until it answers."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args]
     process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **(env or {})},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

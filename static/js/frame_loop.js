@@ -6,7 +6,9 @@
  * would freeze the class's picture. A worker's timer (not throttled in hidden tabs) stands in: it
  * ticks at the camera's rate and, while the tab is hidden, draws a frame whenever
  * requestVideoFrameCallback has been silent for longer than STALL_FRAMES intervals. In a visible
- * tab it never draws. */
+ * tab it never draws. The worker sends one tick at a time and waits for the page to handle it, so a
+ * page that draws slower than the camera (hidden tabs' drawing is deprioritised) is never buried
+ * under a backlog of ticks. */
 
 const STALL_FRAMES = 1.5; // camera intervals without a callback before the worker takes over
 
@@ -30,13 +32,16 @@ export function startFrameLoop(video, onFrame, { cameraFps = 30 } = {}) {
   handle = schedule(tick);
 
   const ticker = new Worker(new URL('./frame_ticker_worker.js', import.meta.url), { type: 'module' });
+  const done = { done: true }; // reused: no allocation per tick
   ticker.onmessage = () => {
     const now = performance.now();
     // Only a hidden tab: a visible one whose camera delivers slowly (a loaded machine) must not
     // draw the same camera frame again and again. Once the video callbacks have gone quiet, every
-    // tick draws, at the camera's rate.
-    if (!running || document.visibilityState !== 'hidden' || now - lastCallbackAt < STALL_FRAMES * intervalMs) return;
-    onFrame(now, null); // no metadata: no capture time, no presented-frame count
+    // tick draws, at the camera's rate or as fast as drawing allows, whichever is slower.
+    if (running && document.visibilityState === 'hidden' && now - lastCallbackAt >= STALL_FRAMES * intervalMs) {
+      onFrame(now, null); // no metadata: no capture time, no presented-frame count
+    }
+    if (running) ticker.postMessage(done); // the next tick comes only after this one is handled
   };
   ticker.postMessage({ intervalMs });
 
