@@ -93,3 +93,16 @@ def test_camera_failure_is_explained(server, open_page, launch_kwargs, expected_
     assert 'press "Enable camera" again' in alert.inner_text()
     # The user can try again without reloading.
     assert page.get_by_role("button", name="Enable camera").is_enabled()
+
+
+def test_a_browser_without_webgl_is_told_what_to_do(server, open_page, quadrant_clip):
+    """WebGL turned off (a policy, a blocklisted driver): a clear message, never the raw camera."""
+    page = open_page(server.url, clip=quadrant_clip, args=["--disable-webgl"]).page
+    page.get_by_role("button", name="Enable camera").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    text = alert.inner_text()
+    assert "This browser cannot draw the virtual background." in text
+    assert "hardware acceleration" in text
+    assert page.evaluate("window.vbg.state") == "camera-error"
+    assert page.get_by_role("button", name="Enable camera").is_enabled()

@@ -1,14 +1,14 @@
 /** The shared WebGL2 context every stage receives: `{gl, quad}`. */
+import { UserError } from '../user_error.js';
 
 const NO_WEBGL2 = 'This browser cannot draw with WebGL2, which the virtual background needs. '
   + 'Turn on hardware acceleration in the browser settings, or use a current Chrome, Edge, Firefox or Safari.';
 const FLOAT_TARGETS_MISSING = 'This browser\'s WebGL2 cannot render into float textures (EXT_color_buffer_float), '
   + 'which the virtual background needs. Update the browser or its graphics driver, or turn on hardware acceleration.';
 
-export class GraphicsUnavailableError extends Error {
-  constructor(reason = NO_WEBGL2) {
-    super(reason);
-    this.name = 'GraphicsUnavailableError';
+export class GraphicsUnavailableError extends UserError {
+  constructor(advice = NO_WEBGL2) {
+    super('This browser cannot draw the virtual background.', advice);
   }
 }
 
