@@ -38,6 +38,16 @@ def present(new_page, server, passcode="", settings=None, query=""):
     return presenter, link
 
 
+def live_viewers(new_page, presenter, link, count=2):
+    """COUNT viewer pages on LINK, each live with its picture moving, and the presenter counting them."""
+    viewers = [new_page(link).page for _ in range(count)]
+    for viewer in viewers:
+        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+        frames_advance(viewer)
+    wait_until(presenter, f"window.vbg.share.viewers === {count}", MEDIA_TIMEOUT_S)
+    return viewers
+
+
 def frames_advance(page, counter="window.vbg.framesReceived", frames=FRAMES_ADVANCE, timeout_s=MEDIA_TIMEOUT_S):
     """Wait until COUNTER (a JS expression) grows by FRAMES."""
     start = page.evaluate(counter)

@@ -27,7 +27,7 @@ import pytest
 
 from e2e_tests.conftest import REPO_ROOT, wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, drop_and_rejoin, frames_advance, present, remote_picture
+from e2e_tests.sharing import MEDIA_TIMEOUT_S, drop_and_rejoin, live_viewers, present, remote_picture
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import free_port, start_server, stop_server
 
@@ -167,11 +167,7 @@ def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, ne
     _, masks = share_clip
     with janus_log_on_failure(janus):
         presenter, link = present(new_page, server)
-        viewers = [new_page(link).page for _ in range(2)]
-        for viewer in viewers:
-            wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-            frames_advance(viewer)
-        wait_until(presenter, "window.vbg.share.viewers === 2", MEDIA_TIMEOUT_S)
+        viewers = live_viewers(new_page, presenter, link)
 
         # One stream leaves the presenter, to Janus; each viewer is subscribed to its feed there.
         assert presenter.evaluate("[...window.vbg.share.broadcast.viewerLinks.keys()]") == ["janus"]

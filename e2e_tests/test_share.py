@@ -8,7 +8,8 @@ import pytest
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import (
-    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, present, remote_picture, start_camera,
+    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, live_viewers, present, remote_picture,
+    start_camera,
 )
 
 MAGENTA = np.array((255, 0, 255), np.float32)
@@ -28,11 +29,7 @@ def _background(mask):
 def test_viewers_see_the_composited_picture_and_are_told_when_it_ends(server, new_page, share_clip):
     _, masks = share_clip
     presenter, link = present(new_page, server)
-    viewers = [new_page(link).page for _ in range(2)]
-    for viewer in viewers:
-        wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-        frames_advance(viewer)
-    wait_until(presenter, "window.vbg.share.viewers === 2", MEDIA_TIMEOUT_S)
+    viewers = live_viewers(new_page, presenter, link)
     assert "2 people are watching" in presenter.inner_text("#share-viewers")
 
     # Only the composited picture leaves: the room behind the person is magenta at every viewer.

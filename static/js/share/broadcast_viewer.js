@@ -2,7 +2,7 @@
  *
  * The viewer never sends media. If the presenter reloads or the network drops, the signalling
  * channel joins again and the presenter offers a fresh connection; nothing for the viewer to do. */
-import { openSignalling } from './signalling.js';
+import { openViewerSignalling } from './signalling.js';
 import { createPeerLink } from './peer_link.js';
 
 const ICE_FAILED_REJOIN_MS = 4000; // a link that stays failed this long is rebuilt by re-joining
@@ -33,17 +33,13 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
     }
   }
 
-  const signalling = openSignalling({
+  const signalling = openViewerSignalling({
     url: signalUrl,
-    join: { room, role: 'viewer', ...(passcode ? { passcode } : {}) },
-    onStatus: (status, detail) => {
-      if (status === 'reconnecting') closeLink();
-      onStatus(status, detail);
-    },
+    room,
+    passcode,
+    onStatus,
+    onReconnecting: closeLink,
     on: {
-      joined(message) {
-        if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
-      },
       // The presenter (re)joined: its offer follows.
       'peer-joined': closeLink,
       'peer-left'() {

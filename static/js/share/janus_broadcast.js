@@ -6,7 +6,7 @@
  * the viewer count, `ended`, and one message of ours that Janus does not know about: the presenter
  * tells each viewer which Janus feed to subscribe to ({janus: {feed}}), when the viewer joins and
  * whenever the presenter publishes again. */
-import { openSignalling } from './signalling.js';
+import { openSignalling, openViewerSignalling } from './signalling.js';
 import { openJanusSession } from './janus_client.js';
 
 const JANUS_PATH = '/janus'; // where webapp/blueprints/janus_proxy.py forwards Janus's HTTP API
@@ -247,18 +247,13 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
     }
   }
 
-  const signalling = openSignalling({
+  const signalling = openViewerSignalling({
     url: signalUrl,
-    join: { room, role: 'viewer', ...(passcode ? { passcode } : {}) },
-    onStatus: (status, detail) => {
-      if (status === 'reconnecting') closeLink();
-      onStatus(status, detail);
-    },
+    room,
+    passcode,
+    onStatus,
+    onReconnecting: closeLink,
     on: {
-      joined(message) {
-        // A presenter who is here announces its feed to us; without one, we wait for it.
-        if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
-      },
       'peer-joined'() {
         // The presenter (re)joined: its announcement follows.
         wanted = null;

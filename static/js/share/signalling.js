@@ -109,3 +109,28 @@ export function openSignalling({ url, join, on, onStatus }) {
     dropForTest() { socket?.close(); },
   };
 }
+
+/**
+ * A viewer's channel to a broadcast room, the same for peer-to-peer and Janus viewers: joins as a
+ * viewer (with the passcode, if any), reports 'waiting' when the room has no presenter yet, and calls
+ * `onReconnecting` (drop the media link) before passing 'reconnecting' on.
+ * @param {{url: string, room: string, passcode?: string, on: object,
+ *          onStatus: (status, detail?) => void, onReconnecting: () => void}} options
+ */
+export function openViewerSignalling({ url, room, passcode, on, onStatus, onReconnecting }) {
+  return openSignalling({
+    url,
+    join: { room, role: 'viewer', ...(passcode ? { passcode } : {}) },
+    onStatus: (status, detail) => {
+      if (status === 'reconnecting') onReconnecting();
+      onStatus(status, detail);
+    },
+    on: {
+      // A presenter who is here offers (or announces its feed) next; without one, we wait for it.
+      joined(message) {
+        if (!message.peers.some((peer) => peer.role === 'presenter')) onStatus('waiting');
+      },
+      ...on,
+    },
+  });
+}
