@@ -283,6 +283,53 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+# Output-level quality (from the composite's alpha, ?bench=alpha): what a viewer sees, not the mask.
+NEAR_PERSON_PX = 40  # camera pixels: the background ring around the person where a lagging mask shows the room
+ALPHA_SHOWS_CAMERA = 128  # of 255: a pixel that is more camera than background
+FLICKER_BAND_PX = 10  # camera pixels each side of the true outline: where flicker is measured
+
+
+def rings_around(truth: np.ndarray, radius: float) -> np.ndarray:
+    """(N, h, w) bool: background pixels within RADIUS (model pixels) of each frame's person."""
+    from scipy import ndimage
+
+    out = np.empty_like(truth)
+    for i, person in enumerate(truth):
+        out[i] = ~person & (ndimage.distance_transform_edt(~person) <= radius)
+    return out
+
+
+def edge_bands(truth: np.ndarray, radius: float) -> np.ndarray:
+    """(N, h, w) bool: pixels within RADIUS (model pixels) of each frame's outline, either side."""
+    from scipy import ndimage
+
+    out = np.empty_like(truth)
+    for i, person in enumerate(truth):
+        out[i] = np.minimum(ndimage.distance_transform_edt(~person), ndimage.distance_transform_edt(person)) <= radius
+    return out
+
+
+def output_quality(alphas: np.ndarray, codes: np.ndarray, truth: np.ndarray, rings: np.ndarray,
+                   bands: np.ndarray) -> dict:
+    """Per composited frame, from its alpha (F, h, w) uint8 and clip frame code (F,):
+    leak: share of the ring's true background pixels that show the camera (the raw room);
+    cut: share of true person pixels that show the background;
+    flicker: mean |alpha change| (0..1) inside the true edge band from the previous composited frame,
+    where that one showed the previous clip frame (NaN elsewhere).
+    Returns {leak, cut, flicker}: arrays of length F."""
+    shows_camera = alphas >= ALPHA_SHOWS_CAMERA
+    ring, person, band = rings[codes], truth[codes], bands[codes]
+    leak = (shows_camera & ring).sum(axis=(1, 2)) / np.maximum(1, ring.sum(axis=(1, 2)))
+    cut = (~shows_camera & person).sum(axis=(1, 2)) / np.maximum(1, person.sum(axis=(1, 2)))
+    flicker = np.full(len(codes), np.nan)
+    if len(codes) > 1:
+        consecutive = np.diff(codes) == 1
+        change = np.abs(alphas[1:].astype(np.float32) - alphas[:-1]) / 255
+        per_frame = (change * band[1:]).sum(axis=(1, 2)) / np.maximum(1, band[1:].sum(axis=(1, 2)))
+        flicker[1:] = np.where(consecutive, per_frame, np.nan)
+    return {"leak": leak, "cut": cut, "flicker": flicker}
+
+
 # ---------------------------------------------------------------- clips and models
 
 

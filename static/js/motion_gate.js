@@ -15,6 +15,9 @@ export const GATE_DEFAULTS = Object.freeze({
   // Re-run regardless after this many skipped frames (0.5 s at 30 fps), so slow drifts and
   // changes the band cannot see (someone entering from the side) still reach the mask.
   maxSkippedFrames: 15,
+  // ... and whenever the mask describes a frame older than this (ms), so that a slow camera or a
+  // hidden tab still refreshes it well inside privacy_guard.js's MAX_MASK_AGE_MS.
+  maxMaskAgeMs: 500,
   // Frames over which the reported skip rate is averaged (2 s at 30 fps).
   statsWindowFrames: 60,
 });
@@ -40,18 +43,28 @@ export function createMotionGate(options = {}) {
     /** 'running' after a frame that re-ran segmentation, 'skipping' after one that reused the mask. */
     state: 'running',
     lastChangedFraction: 0,
-    /** Decide for this frame; `measure` is {changedInBand, bandArea} or null without a mask. */
-    shouldRun(measure) {
+    /** Decide for this frame; `measure` is {changedInBand, bandArea} or null without a mask;
+     * `maskAgeMs`: how long ago the mask's frame was taken. */
+    shouldRun(measure, maskAgeMs = 0) {
       let run = true;
       if (gate.enabled && measure && measure.bandArea > 0) {
         gate.lastChangedFraction = measure.changedInBand / measure.bandArea;
         run = gate.lastChangedFraction > settings.runAboveChangedFraction
-          || skippedInARow >= settings.maxSkippedFrames;
+          || skippedInARow >= settings.maxSkippedFrames
+          || maskAgeMs >= settings.maxMaskAgeMs;
       }
       skippedInARow = run ? 0 : skippedInARow + 1;
       gate.state = run ? 'running' : 'skipping';
       record(!run);
       return run;
+    },
+    /** Whether the mask fits a frame with this `measure` (changed fraction at or below the threshold),
+     * without counting it as a decision: a frame that waited for the segmenter is checked against
+     * the mask that just arrived for an earlier frame. */
+    fits(measure) {
+      if (!gate.enabled || measure === null || !(measure.bandArea > 0)) return false;
+      gate.lastChangedFraction = measure.changedInBand / measure.bandArea;
+      return gate.lastChangedFraction <= settings.runAboveChangedFraction;
     },
     /** Fraction of recent frames that reused the mask. */
     get skipRate() {

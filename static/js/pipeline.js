@@ -1,7 +1,8 @@
-/** The GPU side of a frame: camera -> model-size frame -> (gate, model input) and
- * mask -> refinement -> background -> composite onto the output canvas. Stages share one context. */
+/** The GPU side of a frame: camera -> frame ring slot (full size + model size) -> (gate, model input),
+ * and later, once that frame's mask is known, mask -> refinement -> background -> composite onto the
+ * output canvas. Stages share one context. */
 import { createGraphicsContext } from './gl/context.js';
-import { buildCameraStage } from './gl/stages/camera_stage.js';
+import { createFrameRing } from './gl/frame_ring.js';
 import { buildDownscaleStage } from './gl/stages/downscale_stage.js';
 import { buildPreprocessStage } from './gl/stages/preprocess_stage.js';
 import { buildMaskStage } from './gl/stages/mask_stage.js';
@@ -35,7 +36,7 @@ export function createPipeline(canvas, manifest) {
     : BLUR_ONLY_SIZE;
   const { width: modelWidth, height: modelHeight } = modelSize;
 
-  const camera = buildCameraStage(context);
+  const ring = createFrameRing(context, modelSize);
   const downscale = buildDownscaleStage(context, modelSize);
   const preprocess = manifest ? buildPreprocessStage(context, manifest) : null;
   const mask = buildMaskStage(context, modelSize);
@@ -46,51 +47,54 @@ export function createPipeline(canvas, manifest) {
   const composite = buildCompositeStage(context);
   const colour = [0, 0, 0];
   const compositeInputs = {
-    camera: camera.texture, mask: null, blur: null, image: background.texture,
+    camera: null, mask: null, blur: null, image: background.texture,
     mode: 0, colour, imageTransform: null, personVisible: false,
   };
   const refineSources = {
-    mask: mask.texture, guideSmall: null, previousSmall: null, camera: camera.texture,
-    maskWidth: modelWidth, maskHeight: modelHeight,
+    mask: mask.texture, guideSmall: null, previousSmall: null, segmentedSmall: mask.segmented.texture, camera: null,
+    maskWidth: modelWidth, maskHeight: modelHeight, distrustChange: false,
   };
   const refineSize = { width: 0, height: 0, jbuRadius: 1 };
   let hasMask = false;
   let lastColour = '';
+  let previousComposited = null; // the slot composited last: its model-size frame measures motion
 
   return {
     gl,
     get hasMask() { return hasMask; },
-    /** Framebuffer of this frame at model size (for the benchmark probe's frame-code reading). */
-    get smallFrameBuffer() { return downscale.current.framebuffer; },
     modelSize,
-    /** Upload the camera frame and make its model-size copy; false until the video has a frame. */
-    uploadFrame(video) {
+    /** The frame ring's slots hold frames until their masks arrive (session.js decides which are held). */
+    ring,
+    /** The slot composited last (its model-size frame is the next composite's motion reference: keep it). */
+    get lastComposited() { return previousComposited; },
+    /** Upload the camera frame into `slot` and make its model-size copy; false until the video has a frame. */
+    uploadFrame(video, slot) {
       if (!video.videoWidth) return false;
       if (canvas.width !== video.videoWidth || canvas.height !== video.videoHeight) {
         canvas.width = video.videoWidth;
         canvas.height = video.videoHeight;
       }
-      camera.update(video);
-      downscale.render(camera.texture);
+      ring.upload(slot, video);
+      downscale.render(slot.camera.texture, slot.small);
       return true;
     },
-    /** Change inside the last mask's edge band since its frame (null without a mask). */
-    measureMotion() {
-      return hasMask ? gate.measure(downscale.current.texture, downscale.segmented.texture, mask.band.texture) : null;
+    /** Change inside the current mask's edge band between its frame and `slot`'s (null without a mask). */
+    measureMotion(slot) {
+      return hasMask ? gate.measure(slot.small.texture, mask.segmented.texture, mask.band.texture) : null;
     },
-    /** Write this frame's model input into `destination` and remember the frame for the gate. */
-    prepareInput(destination) {
-      preprocess?.render(downscale.current.texture, destination);
-      downscale.markSegmented();
+    /** Write `slot`'s model input into `destination`. */
+    prepareInput(slot, destination) {
+      preprocess?.render(slot.small.texture, destination);
     },
-    /** Take a new mask (Float32Array of model-size probabilities). */
-    setMask(probabilities) {
-      mask.upload(probabilities);
+    /** Take a new mask (Float32Array of model-size probabilities) computed from `slot`'s frame. */
+    setMask(probabilities, slot) {
+      mask.upload(probabilities, slot.small);
       hasMask = true;
     },
     /** Forget the mask and its history (camera restart). */
     resetMask() {
       hasMask = false;
+      previousComposited = null;
       refine.reset();
     },
     setBackgroundImage(source) {
@@ -100,27 +104,34 @@ export function createPipeline(canvas, manifest) {
     setBackgroundVideo(video) {
       background.setVideo(video);
     },
-    /** Draw the outgoing frame. `look`: {mode, blurLevel, colour, personVisible, tier}. */
-    composite(look) {
+    /**
+     * Draw `slot`'s frame as the outgoing picture. `look`: {mode, blurLevel, colour, personVisible,
+     * tier, distrustChange}; distrustChange: the mask is older than the frame and was not shown to
+     * fit it, so what changed since the mask's frame is background (the deadline path).
+     */
+    composite(slot, look) {
       const personVisible = look.personVisible && hasMask;
       if (personVisible) {
         refineSize.width = Math.max(1, Math.round(canvas.width * look.tier.internalScale));
         refineSize.height = Math.max(1, Math.round(canvas.height * look.tier.internalScale));
         refineSize.jbuRadius = look.tier.jbuRadius;
-        refineSources.guideSmall = downscale.current.texture;
-        refineSources.previousSmall = downscale.previous.texture;
+        refineSources.guideSmall = slot.small.texture;
+        refineSources.previousSmall = (previousComposited ?? slot).small.texture;
+        refineSources.camera = slot.camera.texture;
+        refineSources.distrustChange = look.distrustChange;
         refine.render(refineSources, refineSize);
         compositeInputs.mask = refine.texture;
         const level = look.mode === 'blur' ? look.blurLevel : WRAP_BLUR_LEVEL;
-        compositeInputs.blur = blur.render(downscale.current.texture, refine.texture, level);
+        compositeInputs.blur = blur.render(slot.small.texture, refine.texture, level);
         compositeInputs.mode = BACKGROUND_MODES[look.mode];
         if (look.mode === 'image') background.update();
       } else {
         // Fail closed: everything is background, and the background is the privacy blur.
         compositeInputs.mask = mask.texture;
-        compositeInputs.blur = blur.render(downscale.current.texture, null, 'privacy');
+        compositeInputs.blur = blur.render(slot.small.texture, null, 'privacy');
         compositeInputs.mode = BACKGROUND_MODES.blur;
       }
+      compositeInputs.camera = slot.camera.texture;
       compositeInputs.personVisible = personVisible;
       if (look.colour !== lastColour) {
         parseColour(look.colour, colour);
@@ -128,9 +139,14 @@ export function createPipeline(canvas, manifest) {
       }
       compositeInputs.imageTransform = background.coverTransform(canvas.width, canvas.height);
       composite.render(compositeInputs);
+      previousComposited = slot;
+    },
+    /** The alpha the last composite used (person = 1), sampled at the model size into `into` (Uint8Array W*H), for the benchmark probe. */
+    readAlpha(into) {
+      composite.readAlpha(compositeInputs, into, modelWidth, modelHeight);
     },
     cleanUp() {
-      for (const stage of [composite, background, blur, refine, gate, mask, preprocess, downscale, camera]) stage?.cleanUp();
+      for (const stage of [composite, background, blur, refine, gate, mask, preprocess, downscale, ring]) stage?.cleanUp();
       context.cleanUp();
     },
   };

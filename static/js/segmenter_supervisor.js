@@ -64,25 +64,28 @@ export function createSegmenterSupervisor({ ortBase, manifest, manifestFp32, onR
       state.backend = backend;
       connect();
     },
-    /** Switch backend while running (UI); masks pause (picture held, then blurred) until the new session is ready. */
+    /** Switch backend while running (UI). The session has no segmenter until the new one is ready,
+     * so the picture is fully blurred meanwhile (the old masks are not trusted for that long). */
     async switchBackend(backend) {
       state.backend = backend;
       if (!state.segmenter) return;
+      const segmenter = state.segmenter;
+      onLost(null);
       if (backend === 'auto') {
-        const old = state.segmenter;
         state.segmenter = null;
-        old.dispose();
-        onLost(null);
+        segmenter.dispose();
         await connect();
         return;
       }
       try {
-        await state.segmenter.switchBackend(backend);
+        await segmenter.switchBackend(backend);
         onProblem(null);
-        onReady(state.segmenter);
       } catch (error) {
         onProblem(error);
       }
+      // Back to the session, on the new backend or, when that failed, the old one: its masks say
+      // whether it works (a run that fails keeps the picture blurred).
+      if (state.segmenter === segmenter) onReady(segmenter);
     },
     /** Test-only (with ?fault= in the URL): set or clear (null) a fault, for this segmenter and the
      * ones that replace it, so a cleared fault stays cleared after a restart. */

@@ -189,7 +189,7 @@ export function startStudio(config) {
         status.set('model', `${config.modelName} · ${app.manifest.precision} · ${segmenter.backend}`);
         window.vbg.model = { name: config.modelName, precision: app.manifest.precision, backend: segmenter.backend, choice: segmenter.choice };
       },
-      onLost: () => app.session?.setSegmenter(null),
+      onLost: (error) => app.session?.setSegmenter(null, error),
       onProblem: (error) => {
         if (error) status.set('model', 'failed, retrying…', 'bad');
         showSegmentationProblem(error);
@@ -207,6 +207,8 @@ export function startStudio(config) {
     window.vbg.bench = probe;
     app.session = createSession({
       probe,
+      // `?sync=0`: the old unsynchronised compositing, kept for the benchmark's before/after only.
+      sync: new URLSearchParams(location.search).get('sync') !== '0',
       pipeline: app.pipeline,
       video,
       canvas,

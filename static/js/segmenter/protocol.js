@@ -20,6 +20,8 @@ export const OP = Object.freeze({
 export const FAULTS = Object.freeze({
   INFERENCE_THROWS: 'inference-throws', // every run throws inside the worker
   SLOW_INFERENCE: 'slow-inference', // results arrive after resultTimeoutMs (the worker stays alive)
+  DELAYED_INFERENCE: 'delayed-inference', // results arrive a few camera frames late, well inside resultTimeoutMs
+  WORKER_ERROR: 'worker-error', // the worker reports an uncaught error at once, busy or idle (and fails to start)
   WORKER_EXITS: 'worker-exits', // the worker closes itself when the next run arrives (a silent crash)
   DEVICE_LOST: 'device-lost', // destroys the WebGPU device now (WASM sessions are unaffected)
   MODEL_404: 'model-404', // model downloads ask for a URL that does not exist

@@ -12,7 +12,8 @@
  * buffers, and a run never writes into the buffer of the latest successful mask).
  *
  * Test-only fault hook: OFF unless the page URL has `?fault=NAME` (see FAULTS in protocol.js:
- * inference-throws, slow-inference, worker-exits, device-lost, model-404, model-corrupt; `?fault=off`
+ * inference-throws, slow-inference, delayed-inference, worker-error, worker-exits, device-lost, model-404,
+ * model-corrupt; `?fault=off`
  * enables the hook with no fault). Then `segmenter.setFault(NAME | null)` exists and changes the fault
  * while running, and `createSegmenter({fault})` overrides the URL's fault for that segmenter.
  * `?backend=wasm|webgpu` in the page URL overrides the backend choice. */

@@ -13,6 +13,9 @@ const ORT_BUNDLE = 'ort.webgpu.min.mjs';
 const TIMED_RUNS = 10; // the median of these decides the backend
 const TIMING_BUDGET_MS = 1000; // per backend: a slow one stops early (after at least one timed run)
 const SLOW_FAULT_FACTOR = 2; // the slow-inference fault holds results for this many result timeouts
+// The delayed-inference fault holds results this long: past session.js's deadline (2 camera frames,
+// 67 ms at 30 fps) on any machine, well inside the 500 ms result timeout (no failure is declared).
+const DELAYED_FAULT_MS = 150;
 // Worker threads sleep between runs instead of spinning: the other cores belong to rendering.
 const INTRA_OP_SPINNING = '0';
 const MISSING_SUFFIX = '.fault-404'; // appended by the model-404 fault: a URL the server never serves
@@ -120,6 +123,7 @@ function startWorker(scope) {
     state.faultsEnabled = faultsEnabled;
     state.fault = faultsEnabled ? fault : null;
     state.resultTimeoutMs = resultTimeoutMs;
+    if (state.fault === FAULTS.WORKER_ERROR) throw new Error('injected fault: worker-error (at start)');
     const adapter = await webgpuAdapter();
     return { backends: adapter ? ['wasm', 'webgpu'] : ['wasm'], softwareWebgpu: adapter?.software ?? false };
   }
@@ -228,6 +232,8 @@ function startWorker(scope) {
     if (!state.faultsEnabled) throw new Error('fault hooks are off (the page URL has no ?fault=)');
     state.fault = fault;
     if (fault === FAULTS.DEVICE_LOST) state.device?.destroy();
+    // Escapes every handler: the worker's own error listener reports it, as a real crash would.
+    if (fault === FAULTS.WORKER_ERROR) setTimeout(() => { throw new Error('injected fault: worker-error'); });
     return { fault };
   }
 
@@ -251,6 +257,7 @@ function startWorker(scope) {
     resultMessage.inferenceMs = performance.now() - started;
     resultMessage.mask = state.shared ? null : state.masks[slot];
     if (state.fault === FAULTS.SLOW_INFERENCE) await sleep(state.resultTimeoutMs * SLOW_FAULT_FACTOR);
+    if (state.fault === FAULTS.DELAYED_INFERENCE) await sleep(DELAYED_FAULT_MS);
     post(resultMessage);
   }
 

@@ -3,7 +3,11 @@
  *    (Kopf et al. 2007): low-res samples whose colour matches this pixel count more, so the edge
  *    snaps to the real silhouette instead of a blurry 256x144 one;
  * 2. temporal smoothing whose strength follows motion: strong where the picture is still (no
- *    flicker), none where it moves (no ghost trailing the person). */
+ *    flicker), none where it moves (no ghost trailing the person);
+ * 3. on the deadline path only (u_distrustChange = 1: this frame's own mask is late and the mask is
+ *    an older frame's), every pixel within DISTRUST_RADIUS model texels of a change since the mask's
+ *    frame is not person: whatever moved there since (the room behind a person who moved away)
+ *    shows the background, never the raw camera. */
 export default /* glsl */ `#version 300 es
 precision highp float;
 uniform sampler2D u_mask;          // model-size person probability (linear filtering)
@@ -16,6 +20,9 @@ uniform float u_rangeFalloff;      // 1 / (2 sigma_r^2), sigma_r in 0..1 colour 
 uniform float u_temporalKeep;      // weight of the previous mask where nothing moves, 0..1
 uniform vec2 u_motionRange;        // luma change (0..1) from which smoothing fades out to none
 uniform float u_hasPrevious;       // 0 on the first frame after a (re)start
+uniform sampler2D u_segmentedSmall; // the frame the mask was computed from, at model size
+uniform float u_distrustChange;    // 1 on the deadline path, else 0
+uniform float u_changeThreshold;   // luma change (0..1) that counts as changed on the deadline path
 in vec2 v_uv;
 out vec4 outValue;
 
@@ -41,6 +48,18 @@ void main() {
 
   float motion = abs(dot(texture(u_guideSmall, v_uv).rgb - texture(u_previousSmall, v_uv).rgb, LUMA));
   float keep = u_hasPrevious * u_temporalKeep * (1.0 - smoothstep(u_motionRange.x, u_motionRange.y, motion));
-  outValue = vec4(mix(mask, texture(u_previousMask, v_uv).r, keep), 0.0, 0.0, 1.0);
+  float person = mix(mask, texture(u_previousMask, v_uv).r, keep);
+  if (u_distrustChange > 0.5) {
+    float changed = 0.0;
+    for (int y = -DISTRUST_RADIUS; y <= DISTRUST_RADIUS; y++) {
+      for (int x = -DISTRUST_RADIUS; x <= DISTRUST_RADIUS; x++) {
+        vec2 at = v_uv + vec2(float(x), float(y)) * u_maskTexel;
+        float change = abs(dot(texture(u_guideSmall, at).rgb - texture(u_segmentedSmall, at).rgb, LUMA));
+        changed = max(changed, step(u_changeThreshold, change));
+      }
+    }
+    person *= 1.0 - changed;
+  }
+  outValue = vec4(person, 0.0, 0.0, 1.0);
 }
 `;

@@ -1,4 +1,4 @@
-/** Upload each camera frame into one texture, reallocated only when the camera's size changes. */
+/** One camera frame in a texture, whose storage is allocated only when the camera's size changes. */
 import { createTexture } from '../render_target.js';
 
 export function buildCameraStage({ gl }) {
@@ -7,16 +7,17 @@ export function buildCameraStage({ gl }) {
     texture,
     width: 0,
     height: 0,
-    /** Copy the video's current frame into the texture. */
+    /** (Re)allocate storage for a width x height camera (empty until the next update). */
+    allocate(width, height) {
+      stage.width = width;
+      stage.height = height;
+      gl.bindTexture(gl.TEXTURE_2D, texture);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, width, height, 0, gl.RGBA, gl.UNSIGNED_BYTE, null);
+    },
+    /** Copy the video's current frame into the texture (same size: allocate() first otherwise). */
     update(video) {
       gl.bindTexture(gl.TEXTURE_2D, texture);
-      if (video.videoWidth !== stage.width || video.videoHeight !== stage.height) {
-        stage.width = video.videoWidth;
-        stage.height = video.videoHeight;
-        gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, video);
-      } else {
-        gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, gl.RGBA, gl.UNSIGNED_BYTE, video);
-      }
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, gl.RGBA, gl.UNSIGNED_BYTE, video);
     },
     cleanUp() {
       gl.deleteTexture(texture);

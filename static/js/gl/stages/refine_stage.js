@@ -12,6 +12,13 @@ const TEMPORAL_KEEP = 0.7;
 // Luma change per frame (0..1) from which smoothing fades out: below 0.02 is sensor noise, above
 // 0.08 the person moved and the new mask must win at once.
 const MOTION_RANGE = [0.02, 0.08];
+// Deadline path: a luma step of 0.04 (~10 of 255 levels) counts as a change. Lower than the motion
+// gate's 0.06: here a missed change shows the raw room, a false one only hides a few person pixels
+// for one frame.
+export const DISTRUST_CHANGE_THRESHOLD = 0.04;
+// Model texels around a changed one that are distrusted too (2 = 5 camera pixels at 640 wide): the
+// model-size comparison misses changes thinner than a texel.
+const DISTRUST_RADIUS = 2;
 
 export function buildRefineStage(context) {
   const { gl } = context;
@@ -21,7 +28,7 @@ export function buildRefineStage(context) {
   let hasPrevious = 0;
 
   function passFor(radius) {
-    if (!passes.has(radius)) passes.set(radius, createPass(context, refineFragment, { JBU_RADIUS: radius }));
+    if (!passes.has(radius)) passes.set(radius, createPass(context, refineFragment, { JBU_RADIUS: radius, DISTRUST_RADIUS }));
     return passes.get(radius);
   }
 
@@ -29,8 +36,10 @@ export function buildRefineStage(context) {
     get texture() { return output.texture; },
     /** Forget history (new camera, new mask source), so nothing from before carries over. */
     reset() { hasPrevious = 0; },
-    /** Refine `mask` at width x height with a (2r+1)^2 bilateral kernel. */
-    render({ mask, guideSmall, previousSmall, camera, maskWidth, maskHeight }, { width, height, jbuRadius }) {
+    /** Refine `mask` at width x height with a (2r+1)^2 bilateral kernel; `distrustChange`: the
+     * deadline path (see refine.frag.js), comparing `guideSmall` with `segmentedSmall`. */
+    render({ mask, guideSmall, previousSmall, segmentedSmall, camera, maskWidth, maskHeight, distrustChange },
+      { width, height, jbuRadius }) {
       [output, previous] = [previous, output];
       if (output.width !== width || output.height !== height) {
         output.resize(width, height);
@@ -44,6 +53,9 @@ export function buildRefineStage(context) {
       bindTexture(gl, pass.uniforms.u_previousSmall, previousSmall, 2);
       bindTexture(gl, pass.uniforms.u_camera, camera, 3);
       bindTexture(gl, pass.uniforms.u_previousMask, previous.texture, 4);
+      bindTexture(gl, pass.uniforms.u_segmentedSmall, segmentedSmall, 5);
+      gl.uniform1f(pass.uniforms.u_distrustChange, distrustChange ? 1 : 0);
+      gl.uniform1f(pass.uniforms.u_changeThreshold, DISTRUST_CHANGE_THRESHOLD);
       gl.uniform2f(pass.uniforms.u_maskTexel, 1 / maskWidth, 1 / maskHeight);
       gl.uniform1f(pass.uniforms.u_rangeFalloff, 1 / (2 * RANGE_SIGMA * RANGE_SIGMA));
       gl.uniform1f(pass.uniforms.u_temporalKeep, TEMPORAL_KEEP);

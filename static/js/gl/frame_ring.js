@@ -1,0 +1,52 @@
+/** A small ring of camera frames on the GPU, allocated once: each frame waits in its slot (the
+ * full-size camera picture and its model-size copy) until its own mask arrives, so the compositor
+ * can draw frame k with the mask computed from frame k (session.js decides which slot is in use). */
+import { buildCameraStage } from './stages/camera_stage.js';
+import { createRenderTarget } from './render_target.js';
+
+// At most three slots are held at once (the frame being segmented, the newest frame waiting for
+// the segmenter, the last composited frame, whose model-size copy guides temporal smoothing); one
+// more is always free for the next camera frame.
+export const RING_SLOTS = 4;
+
+export function createFrameRing(context, { width, height }) {
+  const { gl } = context;
+  const slots = Array.from({ length: RING_SLOTS }, (_, index) => ({
+    index,
+    camera: buildCameraStage(context),
+    small: createRenderTarget(gl, width, height, 'rgba8'),
+    serial: 0, // camera frames counted by the session; 0 = empty
+    arrivedAt: 0, // performance.now() when the frame was uploaded, ms
+    capturedAt: Number.NaN, // camera capture time from requestVideoFrameCallback, ms (NaN if unknown)
+    code: -1, // benchmark probe: the clip frame index read from the frame
+    uploadMs: 0, // JS time spent taking the frame in, ms
+  }));
+
+  return {
+    slots,
+    /** The first slot that is none of the three held ones (null entries are ignored). */
+    acquire(heldA, heldB, heldC) {
+      for (const slot of slots) {
+        if (slot !== heldA && slot !== heldB && slot !== heldC) return slot;
+      }
+      throw new Error('the frame ring has no free slot'); // cannot happen with RING_SLOTS > 3 held
+    },
+    /** Copy the video's current frame into `slot`; every slot's storage follows a camera size change at once. */
+    upload(slot, video) {
+      const { videoWidth, videoHeight } = video;
+      if (slot.camera.width !== videoWidth || slot.camera.height !== videoHeight) {
+        for (const other of slots) other.camera.allocate(videoWidth, videoHeight);
+      }
+      slot.camera.update(video);
+    },
+    forget() {
+      for (const slot of slots) slot.serial = 0;
+    },
+    cleanUp() {
+      for (const slot of slots) {
+        slot.camera.cleanUp();
+        slot.small.cleanUp();
+      }
+    },
+  };
+}
