@@ -1,5 +1,6 @@
 """Fixtures for end-to-end tests: the real server, Debian's Chromium with a fake camera, and
 pages that fail the test on any console error, page error or request to another origin."""
+import base64
 import os
 import time
 from dataclasses import dataclass, field
@@ -142,11 +143,41 @@ class WatchedPage:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    sent: list = field(default_factory=list)  # the same requests as Playwright Requests (method, body)
+    sockets: list[str] = field(default_factory=list)  # WebSocket URLs
 
     def assert_clean(self) -> None:
         """Fail on any console error or uncaught exception."""
         problems = self.console_errors + self.page_errors
         assert not problems, "the page reported errors:\n" + "\n".join(problems)
+
+    def assert_nothing_sent(self, payload: bytes) -> None:
+        """Fail if the page sent anything to a server: a request other than a GET without a body, a
+        WebSocket, or a request whose URL or body carries part of `payload` (raw, base64 or hex)."""
+        fragments = _fragments(payload)
+        problems = [f"WebSocket {url}" for url in self.sockets]
+        for request in self.sent:
+            if request.url.startswith(("data:", "blob:")):
+                continue  # never leaves the browser
+            shown = request.url[:MAX_URL_SHOWN]
+            body = request.post_data_buffer or b""
+            if request.method != "GET" or body:
+                problems.append(f"{request.method} {shown} with {len(body)} bytes")
+            if any(fragment in body or fragment in request.url.encode() for fragment in fragments):
+                problems.append(f"{request.method} {shown} carries the file's bytes")
+        assert not problems, "the page sent data to a server:\n" + "\n".join(problems)
+
+
+MAX_URL_SHOWN = 120  # characters of a URL in a failure message
+PAYLOAD_FRAGMENT_BYTES = 48  # long enough to be unique to the file, a multiple of 3 so base64 aligns
+
+
+def _fragments(payload: bytes) -> list[bytes]:
+    """A slice from the middle of `payload` in the encodings a page might send it in."""
+    start = len(payload) // 2 // 3 * 3
+    raw = payload[start:start + PAYLOAD_FRAGMENT_BYTES]
+    assert len(raw) == PAYLOAD_FRAGMENT_BYTES, "the payload is too short to recognise"
+    return [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw), raw.hex().encode()]
 
 
 def watch(page) -> WatchedPage:
@@ -154,7 +185,8 @@ def watch(page) -> WatchedPage:
     watched = WatchedPage(page)
     page.on("console", lambda msg: msg.type == "error" and watched.console_errors.append(f"console: {msg.text} @ {msg.location}"))
     page.on("pageerror", lambda exc: watched.page_errors.append(f"pageerror: {exc}"))
-    page.on("request", lambda request: watched.requests.append(request.url))
+    page.on("request", lambda request: (watched.requests.append(request.url), watched.sent.append(request)))
+    page.on("websocket", lambda socket: watched.sockets.append(socket.url))
     return watched
 
 

@@ -1,5 +1,6 @@
 """The controls in a real Chromium: settings survive a reload, the gallery works by keyboard,
-uploads are checked in the browser, the layout fits a phone, and the UI modules keep their promises.
+uploads are checked in the browser and never sent, a recording holds the composited picture, the
+layout fits a phone, and the UI modules keep their promises.
 
     .venv/bin/python -m pytest e2e_tests/test_controls.py -q
 """
@@ -11,12 +12,26 @@ import numpy as np
 from PIL import Image
 
 from e2e_tests.conftest import watch, wait_until
+from e2e_tests.test_pipeline import (  # noqa: F401  (still_clip is a fixture)
+    CLIP_SIZE,
+    MAGENTA,
+    PERSON_MAX_MEAN_DIFF,
+    _first_frame,
+    _regions,
+    start_page,
+    still_clip,
+)
+from e2e_tests.test_pipeline import PAGE_TIMEOUT_S as RUNNING_TIMEOUT_S
 
 PAGE_TIMEOUT_S = 30
 PAGE_TIMEOUT_MS = PAGE_TIMEOUT_S * 1000
 PHONE_VIEWPORT = {"width": 360, "height": 740}  # px, a small Android phone
 SETTINGS_KEY = "vbg.settings.v1"
 FRAMES_BEFORE_CHECK = 5
+RECORDED_FRAMES = 45  # rendered frames to record, 1.5 s at 30 fps
+# 8-bit levels: VP8/VP9's 4:2:0 and limited range on top of what the canvas itself shows
+RECORDING_COLOUR_TOLERANCE = 20
+UPLOAD_SETTLE_MS = 1000  # a request the page started on the file's arrival has been seen by then
 
 
 def _wait_ready(page):
@@ -36,6 +51,14 @@ def _checked_background(page) -> str:
 def _png_bytes(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (40, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _noise_png_bytes(width: int, height: int) -> bytes:
+    """A picture no other file shares a byte run with (noise does not compress)."""
+    pixels = np.random.default_rng(11).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -146,7 +169,8 @@ def test_upload_checks_reject_bad_files_with_clear_messages(server, open_page):
 
 
 def test_upload_through_the_file_input(server, open_page, tmp_path):
-    page = open_page(server.url).page
+    watched = open_page(server.url)
+    page = watched.page
     _wait_ready(page)
     corrupt = tmp_path / "broken.png"
     corrupt.write_bytes(np.random.default_rng(9).integers(0, 256, 2048, dtype=np.uint8).tobytes())
@@ -157,13 +181,15 @@ def test_upload_through_the_file_input(server, open_page, tmp_path):
     assert _checked_background(page) == "blur:light"  # a refused file changes nothing
 
     good = tmp_path / "beach.png"
-    good.write_bytes(_png_bytes(640, 360))
+    good.write_bytes(_noise_png_bytes(640, 360))
     page.locator("#upload-input").set_input_files(good)
     wait_until(page, "document.querySelector('#background-gallery input[value=upload]')?.checked === true", PAGE_TIMEOUT_S)
     assert page.get_by_role("radio", name="Your image").is_visible()
     assert "This image could not be read." not in (page.locator("#message").inner_text() or "")
-    # The picture itself is never stored.
+    # The picture itself is never stored, nor sent: not to another origin, not to ours.
     assert "data:" not in json.dumps(_stored_settings(page))
+    page.wait_for_timeout(UPLOAD_SETTLE_MS)
+    watched.assert_nothing_sent(good.read_bytes())
 
 
 def test_phone_layout_has_no_horizontal_overflow(server, launch):
@@ -249,3 +275,42 @@ def test_stats_overlay_writes_at_most_four_times_a_second(server, open_page):
     assert writes["gate"] == "skipping · 50% skipped"
     assert writes["burst"] <= 7
     assert writes["later"] == "29.0 / 30"
+
+
+def _decode_webm(path) -> list[np.ndarray]:
+    """Every frame of a WebM file, resized to the clip's size: [(H, W, 3) float32 RGB]."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), CLIP_SIZE).astype(np.float32))
+    capture.release()
+    return frames
+
+
+def test_recording_holds_the_composited_picture(server, open_page, still_clip):
+    """The WebM shows what the canvas shows: the person in front of the chosen colour, never the
+    camera's own room."""
+    y4m, masks, _ = still_clip
+    page = start_page(open_page, server, y4m, {"mode": "colour", "colour": "#ff00ff"}).page
+    wait_until(page, "window.vbg.stats.personVisible", RUNNING_TIMEOUT_S)
+    page.get_by_role("button", name="Record").click()
+    frames = page.evaluate("window.vbg.frames")
+    wait_until(page, f"window.vbg.frames > {frames + RECORDED_FRAMES}", RUNNING_TIMEOUT_S)
+    with page.expect_download() as recording:
+        page.get_by_role("button", name="Stop recording").click()
+    assert recording.value.suggested_filename.endswith(".webm")
+
+    decoded = _decode_webm(recording.value.path())
+    assert len(decoded) >= RECORDED_FRAMES // 3, f"only {len(decoded)} frames decoded"
+    camera = _first_frame(y4m)
+    core, background = _regions(masks[0])
+    for index, frame in enumerate(decoded):
+        colour = frame[background].mean(axis=0)
+        assert np.abs(colour - MAGENTA).max() < RECORDING_COLOUR_TOLERANCE, f"frame {index}: background {colour}"
+        person_diff = np.abs(frame[core] - camera[core]).mean()
+        assert person_diff < PERSON_MAX_MEAN_DIFF, f"frame {index}: the person changed by {person_diff:.1f} levels"

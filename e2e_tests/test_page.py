@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from e2e_tests.conftest import QUADRANT_COLOURS, wait_until
+from e2e_tests.test_video_background import UPLOADED_CHOICE, colour_video  # noqa: F401  (a fixture)
 
 # YUV 4:2:0 round trip plus canvas scaling: colours come back within a few levels.
 COLOUR_TOLERANCE = 24  # 8-bit levels per channel
@@ -65,15 +66,22 @@ def test_camera_frames_reach_the_canvas(server, open_page, quadrant_clip):
     assert page.locator('[data-status="camera"]').inner_text().endswith("fps")
 
 
-def test_no_request_leaves_the_origin(server, open_page, quadrant_clip):
+def test_no_request_leaves_the_origin(server, open_page, quadrant_clip, colour_video):
+    """The camera running with an uploaded video behind it: the page only fetches from its own
+    origin, and sends nothing to it either (no POST, no body, no socket, none of the video's bytes)."""
     watched = open_page(server.url, clip=quadrant_clip)
     _wait_runtime(watched.page)
     _start_camera(watched.page)
     wait_until(watched.page, "window.vbg.model !== null || !document.querySelector('#message').hidden", PAGE_TIMEOUT_S)
+    watched.page.locator("#upload-input").set_input_files(colour_video)
+    wait_until(watched.page, UPLOADED_CHOICE, PAGE_TIMEOUT_S)
+    frames = watched.page.evaluate("window.vbg.frames")
+    wait_until(watched.page, f"window.vbg.frames > {frames + FRAMES_BEFORE_CHECK}", PAGE_TIMEOUT_S)
     foreign = [url for url in watched.requests
                if not url.startswith(server.origin + "/") and not url.startswith(("data:", "blob:"))]
     assert watched.requests, "the page made no requests at all"
     assert not foreign, f"requests left the origin: {foreign}"
+    watched.assert_nothing_sent(colour_video.read_bytes())
 
 
 @pytest.mark.parametrize(

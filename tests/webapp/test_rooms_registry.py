@@ -1,11 +1,25 @@
 """webapp/rooms/registry.py: rooms, roles, routing, limits and lifetimes, without sockets."""
+import base64
 import json
+import os
+import random
+import re
+import secrets
 import threading
+import time
 
+import numpy as np
 import pytest
 
 from webapp.rooms.protocol import CLOSE_GOING_AWAY, CLOSE_NORMAL, Join, ProtocolError
 from webapp.rooms.registry import Registry, RoomLimits, TokenBucket
+
+ROOM_ID_SAMPLES = 2000  # 32,000 id bytes: 125 of each value expected
+ROOMS_PER_REGISTRY = 200  # well under a server's limit on live rooms
+# Both far in the tails for truly random ids (chi-square with 255 degrees of freedom has mean 255 and
+# standard deviation 23; 6 sigmas of a fair bit happen once in 10^9), so the test never flakes.
+BYTE_CHI_SQUARE_MAX = 400
+BIT_SIGMAS = 6
 
 
 class FakeChannel:
@@ -64,9 +78,53 @@ def broadcast(rooms):
     return room, token
 
 
-def test_rooms_get_unguessable_ids_and_keep_no_secret_in_clear(rooms):
+def _id_bytes(room_id: str) -> bytes:
+    """A room id as the bytes it encodes (URL-safe base64 without padding)."""
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", room_id), room_id
+    return base64.urlsafe_b64decode(room_id + "==")
+
+
+def test_room_ids_are_128_random_bits_from_secrets(monkeypatch):
+    """A room's link cannot be guessed: its id is 128 bits from the OS's CSPRNG, not a counter or a PRNG."""
+    # Many ids: all distinct, every byte value and every one of the 128 bits equally likely (a counter or
+    # a short id padded to length fails here; a hash of a counter or a clock does not, the last check does).
+    ids = []
+    for _ in range(ROOM_ID_SAMPLES // ROOMS_PER_REGISTRY):
+        batch = Registry(RoomLimits(max_rooms_per_address=ROOMS_PER_REGISTRY))
+        ids += [batch.create_room("meeting", None, "10.0.0.1")[0].id for _ in range(ROOMS_PER_REGISTRY)]
+    assert len(set(ids)) == len(ids)
+    bits = np.unpackbits(np.frombuffer(b"".join(map(_id_bytes, ids)), np.uint8).reshape(len(ids), 16), axis=1)
+    expected = len(ids) * 16 / 256
+    byte_counts = np.bincount(np.packbits(bits, axis=1).ravel(), minlength=256)
+    chi_square = float(((byte_counts - expected) ** 2 / expected).sum())
+    assert chi_square < BYTE_CHI_SQUARE_MAX, f"byte values are not uniform: chi-square {chi_square:.0f}"
+    ones = bits.sum(axis=0)
+    spread = BIT_SIGMAS * np.sqrt(len(ids) / 4)
+    assert np.all(np.abs(ones - len(ids) / 2) < spread), f"biased bits: {ones.tolist()}"
+
+    # Not Python's random (its Mersenne Twister can be predicted from its outputs, or seeded): the same
+    # seed gives other ids.
+    random.seed(0)
+    first = Registry().create_room("meeting", None, "10.0.0.1")[0].id
+    random.seed(0)
+    assert Registry().create_room("meeting", None, "10.0.0.1")[0].id != first
+
+    # The id's 16 bytes are bytes the secrets module (the OS's CSPRNG) handed out.
+    handed_out = []
+
+    def token_bytes(nbytes=None):
+        value = os.urandom(nbytes)
+        handed_out.append(value)
+        return value
+
+    monkeypatch.setattr(secrets, "token_bytes", token_bytes)
+    room, token = Registry().create_room("meeting", None, "10.0.0.1")
+    assert _id_bytes(room.id) in handed_out, "the room id is not bytes the secrets module handed out"
+    assert base64.urlsafe_b64decode(token + "=") in handed_out and len(token) == 43  # 256 bits
+
+
+def test_rooms_keep_no_secret_in_clear(rooms):
     room, token = rooms.create_room("meeting", "open sesame", "10.0.0.1")
-    assert len(room.id) == 22 and len(token) == 43  # 128 and 256 bits, URL-safe base64
     assert room.has_passcode and rooms.room(room.id) == room
     stored = vars(rooms._rooms[room.id])
     assert all(value not in (token, "open sesame") for value in stored.values())
@@ -293,25 +351,63 @@ def test_shutdown_tells_every_socket(rooms, broadcast):
         rooms.create_room("meeting", None, "10.0.0.1")
 
 
+class YieldingChannel(FakeChannel):
+    """Gives the other threads a turn on every message, i.e. inside the registry's critical section."""
+
+    def send(self, text: str) -> None:
+        time.sleep(0)  # releases the GIL: without the lock another thread's join or leave runs here
+        super().send(text)
+
+
+def _replay_viewer_counts(messages: list[dict]) -> list[tuple[int, int]]:
+    """(viewers the presenter was told, viewers its peer-joined/peer-left messages add up to) per count."""
+    present, told = set(), []
+    for message in messages:
+        if message["type"] == "peer-joined":
+            present.add(message["peer"]["peerId"])
+        elif message["type"] == "peer-left":
+            present.discard(message["peerId"])
+        elif message["type"] == "viewers":
+            told.append((message["count"], len(present)))
+    return told
+
+
 def test_concurrent_joins_and_leaves_stay_consistent():
-    rooms = Registry(RoomLimits(max_viewers=1000))
+    threads_n, rounds, max_viewers = 8, 40, 3
+    rooms = Registry(RoomLimits(max_viewers=max_viewers))
     room, token = rooms.create_room("broadcast", None, "10.0.0.1")
-    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    p = YieldingChannel()
+    presenter = rooms.join(Join(room.id, "presenter", host_token=token), p)
+    start = threading.Barrier(threads_n)
+    joined, failures = [], []
 
     def churn():
-        for _ in range(50):
-            viewer, _ = _join(rooms, room, "viewer")
-            rooms.relay(viewer, presenter.peer_id, "{}")
-            rooms.leave(viewer)
+        try:
+            start.wait()
+            for _ in range(rounds):
+                try:
+                    viewer, _ = _join(rooms, room, "viewer")
+                except ProtocolError as refused:
+                    assert refused.code == "room-full"
+                    continue
+                joined.append(viewer)
+                rooms.relay(viewer, presenter.peer_id, "{}")
+                rooms.leave(viewer)
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(repr(error))
 
-    threads = [threading.Thread(target=churn) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    counts = [m["count"] for m in p.messages if m["type"] == "viewers"]
-    assert counts[-1] == 0 and max(counts) <= 8
-    assert sum(m["type"] == "signal" for m in p.messages) == 400
+    workers = [threading.Thread(target=churn) for _ in range(threads_n)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not failures, failures
+    # Every count the presenter hears is the number of viewers its own messages add up to, in order,
+    # and never more than the room holds.
+    told = _replay_viewer_counts(p.messages)
+    assert [count for count, _ in told] == [present for _, present in told], told
+    assert told[-1] == (0, 0) and max(count for count, _ in told) <= max_viewers
+    assert sum(m["type"] == "signal" for m in p.messages) == len(joined) > 0
     assert rooms.stats() == {"rooms": 1, "members": 1, "sockets": 0}
 
 
@@ -330,3 +426,41 @@ def test_a_socket_may_send_for_every_peer_it_negotiates_with():
     bucket = limits.message_budget("presenter")
     assert sum(bucket.take() for _ in range(4 * 30 * limits.message_burst)) < 2 * 30 * limits.message_burst
     assert 30 * limits.message_burst <= sum(limits.message_budget("presenter").take() for _ in range(3001))
+
+
+def test_rooms_are_limited_in_all(clock):
+    rooms = Registry(RoomLimits(max_rooms=3, max_rooms_per_address=2), clock=clock)
+    for creator in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        rooms.create_room("meeting", None, creator)
+    with pytest.raises(ProtocolError) as refused:
+        rooms.create_room("meeting", None, "10.0.0.4")  # a new address, under its own limit
+    assert refused.value.code == "server-full"
+    clock.now += rooms.limits.vacancy_grace_s
+    rooms.expire()
+    rooms.create_room("meeting", None, "10.0.0.4")
+
+
+def _try_passcode(rooms, room, passcode, address):
+    channel = FakeChannel()
+    rooms.open_socket(channel, address)
+    try:
+        rooms.join(Join(room.id, "viewer", passcode=passcode), channel)
+        return "joined"
+    except ProtocolError as refused:
+        return refused.code
+    finally:
+        rooms.close_socket(channel)
+
+
+def test_wrong_passcodes_are_limited_per_room_and_address(clock):
+    rooms = Registry(RoomLimits(max_viewers=50), clock=clock)
+    room, _ = rooms.create_room("broadcast", "blue-owl", "10.0.0.1")
+    failures = rooms.limits.max_passcode_failures
+    assert [_try_passcode(rooms, room, f"guess-{n}", "10.0.0.9") for n in range(failures)] == ["wrong-passcode"] * failures
+    # Past the limit even the right passcode is refused from that address, not from another, nor elsewhere.
+    assert _try_passcode(rooms, room, "blue-owl", "10.0.0.9") == "too-many-attempts"
+    assert _try_passcode(rooms, room, "blue-owl", "10.0.0.8") == "joined"
+    other, _ = rooms.create_room("broadcast", "red-fox", "10.0.0.1")
+    assert _try_passcode(rooms, other, "red-fox", "10.0.0.9") == "joined"
+    clock.now += rooms.limits.passcode_failure_window_s
+    assert _try_passcode(rooms, room, "blue-owl", "10.0.0.9") == "joined"
