@@ -1,7 +1,9 @@
 """Classroom broadcast through Janus (vbg serve --sfu janus): Debian's Janus with our deploy/janus
 configuration in the test's network namespace, a presenter and two viewers in one Chromium. The viewers
 see the composited picture (the presenter's colour behind the person), the presenter sends one stream
-only (to Janus), a viewer whose connection drops subscribes again, and ending the broadcast tells everyone.
+only (to Janus), a viewer whose connection drops subscribes again, and ending the broadcast tells everyone
+and destroys the Janus room. Someone with the link but not the passcode can neither watch nor publish
+through our /janus, and a presenter who comes back takes the publisher slot back from its stale self.
 
 Janus never gathers ICE candidates on a loopback interface (janus_ice_setup_local in its ice.c skips
 every IFF_LOOPBACK interface, whatever ice_enforce_list, nat_1_1_mapping or the IPv6 settings say), so
@@ -27,7 +29,9 @@ import pytest
 
 from e2e_tests.conftest import REPO_ROOT, wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, drop_and_rejoin, live_viewers, present, remote_picture
+from e2e_tests.sharing import (
+    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, live_viewers, present, remote_picture,
+)
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import free_port, start_server, stop_server
 
@@ -42,6 +46,65 @@ NETWORK_SETTLE_S = 1.0  # after the link comes up, before any browser starts
 MEDIA_ADDRESS = "192.0.2.1/32"  # TEST-NET-1, routed nowhere
 LOG_TAIL_LINES = 60
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # Janus is here: no HTTP proxy
+PASSCODE = "blue-owl-42"
+HUNG_SESSION_TIMEOUT_S = 600  # longer than this module runs
+RESUME_KEY = "vbg.share.v1"  # static/js/ui/share_panel.js: the open broadcast, kept by the tab
+
+# Someone with the link but not the passcode, on our own origin with our own Janus client: every way in
+# to the broadcast's Janus room it can try, each reported as 'accepted' or 'refused: why'. The room
+# number and pin are worked out from the link's room id, as they once were.
+INTRUDE_JS = """async ({ roomId, feed }) => {
+  const { openJanusSession } = await import('/static/js/share/janus_client.js');
+  const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let room = 0;
+  for (const char of roomId.slice(0, 8)) room = room * 64 + BASE64URL.indexOf(char);
+  const pin = roomId;
+  const outcomes = {};
+  const session = await openJanusSession({ url: '/janus', onLost: () => {} });
+  async function attempt(name, steps) {
+    try {
+      await steps(await session.attach('janus.plugin.videoroom'));
+      outcomes[name] = 'accepted';
+    } catch (error) {
+      outcomes[name] = `refused: ${error.message}`;
+    }
+  }
+  await attempt('create a room', (handle) => handle.request({ request: 'create', room: room + 1, permanent: false }));
+  await attempt('subscribe with the pin from the link', async (handle) => {
+    const offered = await handle.request({ request: 'join', ptype: 'subscriber', room, pin, streams: [{ feed }] });
+    if (!offered.jsep) throw new Error('no offer');
+  });
+  await attempt('subscribe with no pin',
+    (handle) => handle.request({ request: 'join', ptype: 'subscriber', streams: [{ feed }] }));
+  await attempt('subscribe with a made-up credential',
+    (handle) => handle.request({ request: 'join', ptype: 'subscriber', token: 'made-up', streams: [{ feed }] }));
+  await attempt('publish with the pin from the link', async (handle) => {
+    await handle.request({ request: 'join', ptype: 'publisher', room, pin });
+    const canvas = document.createElement('canvas');
+    canvas.getContext('2d').fillRect(0, 0, canvas.width, canvas.height);
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver(canvas.captureStream(5).getVideoTracks()[0], { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const published = await handle.request({ request: 'publish' }, pc.localDescription.toJSON());
+    await pc.setRemoteDescription(published.jsep);
+    window.intruderLink = pc; // kept open: the slot stays taken
+  });
+  await attempt('a credential from the room socket', () => new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://${location.host}/ws`);
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: 'join', room: roomId, role: 'viewer' }));
+      socket.send(JSON.stringify({ type: 'janus-token' }));
+    };
+    socket.onmessage = ({ data }) => {
+      const message = JSON.parse(data);
+      if (message.type === 'janus-token') resolve();
+      if (message.type === 'error') reject(new Error(message.code));
+    };
+    socket.onclose = () => reject(new Error('closed'));
+  }));
+  await attempt('destroy the room', (handle) => handle.request({ request: 'destroy', room }));
+  return outcomes;
+}"""
 
 pytestmark = [
     pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only in a loopback-only network namespace: "
@@ -105,6 +168,11 @@ def janus(tmp_path_factory, media_interface):
     port = free_port()
     http = config / "janus.transport.http.jcfg"
     http.write_text(re.sub(r"(?m)^(\s*port\s*=\s*)\d+", rf"\g<1>{port}", http.read_text()))
+    # A hung tab's Janus session (no more keepalives) lingers up to session_timeout, holding its publisher
+    # slot: here for the whole module, so only the server's kick frees the slot for a presenter who comes back.
+    general = config / "janus.jcfg"
+    general.write_text(re.sub(r"(?m)^(\s*session_timeout\s*=\s*)\d+", rf"\g<1>{HUNG_SESSION_TIMEOUT_S}",
+                              general.read_text()))
     log = folder / "janus.log"
     command = [JANUS, "--configs-folder", str(config), "--log-file", str(log), "--disable-stdout", "--disable-colors",
                f"--ice-enforce-list={media_interface}"]
@@ -173,10 +241,7 @@ def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, ne
         assert presenter.evaluate("[...window.vbg.share.broadcast.viewerLinks.keys()]") == ["janus"]
         feeds = {viewer.evaluate("window.vbg.viewer.link.feed") for viewer in viewers}
         assert len(feeds) == 1 and isinstance(feeds.pop(), int)
-        room_number = presenter.evaluate("""async () => {
-          const { janusRoomNumber } = await import('/static/js/share/janus_broadcast.js');
-          return janusRoomNumber(window.vbg.share.room);
-        }""")
+        room_number = presenter.evaluate("window.vbg.share.broadcast.janusRoom")
         assert janus_room_exists(janus, room_number)
 
         # Only the composited picture leaves: the room behind the person is magenta at every viewer.
@@ -191,7 +256,7 @@ def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, ne
             wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
             assert "ended" in viewer.inner_text("#watch-status")
         deadline = time.monotonic() + ROOM_GONE_TIMEOUT_S
-        while janus_room_exists(janus, room_number):  # the presenter destroys its room on the way out
+        while janus_room_exists(janus, room_number):  # the server destroys it as the broadcast ends
             assert time.monotonic() < deadline, "the Janus room outlived the broadcast"
             time.sleep(0.2)
 
@@ -202,3 +267,68 @@ def test_a_viewer_whose_connection_drops_subscribes_again(janus, server, new_pag
         viewer = new_page(link).page
         wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
         drop_and_rejoin(viewer)
+
+
+def _watch_with_passcode(new_page, link):
+    """A viewer who was given the passcode, live."""
+    viewer = new_page(link).page
+    viewer.fill("#passcode-input", PASSCODE)
+    viewer.get_by_role("button", name="Watch").click()
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    return viewer
+
+
+def _intrude(new_page, link, feed) -> dict:
+    """What someone with the link and no passcode achieves: {attempt: 'accepted' | 'refused: why'}."""
+    intruder = new_page(link, expect_errors=True).page  # the refusals show as failed requests
+    assert intruder.locator("#passcode-form").is_visible()
+    room_id = link.split("/watch/")[1].split("#")[0]
+    return intruder.evaluate(INTRUDE_JS, {"roomId": room_id, "feed": feed})
+
+
+def test_the_link_without_the_passcode_neither_watches_nor_publishes(janus, server, new_page):
+    with janus_log_on_failure(janus):
+        presenter, link = present(new_page, server, passcode=PASSCODE)
+        viewer = _watch_with_passcode(new_page, link)
+        feed = viewer.evaluate("window.vbg.viewer.link.feed")
+
+        outcomes = _intrude(new_page, link, feed)
+        accepted = [name for name, outcome in outcomes.items() if not outcome.startswith("refused")]
+        assert not accepted, f"let in without the passcode: {outcomes}"
+
+        # The broadcast goes on untouched, counted right.
+        frames_advance(viewer)
+        assert presenter.evaluate("window.vbg.share.viewers") == 1
+
+
+def test_a_presenter_who_comes_back_takes_its_publisher_slot_back(janus, server, new_page):
+    """The presenter's tab hangs (its publication stays in Janus, holding the room's one publisher slot)
+    and the presenter resumes the broadcast from a new tab; meanwhile someone with the link tries to take
+    the slot."""
+    with janus_log_on_failure(janus):
+        presenter, link = present(new_page, server, passcode=PASSCODE)
+        viewer = _watch_with_passcode(new_page, link)
+        feed = viewer.evaluate("window.vbg.viewer.link.feed")
+        room_number = presenter.evaluate("window.vbg.share.broadcast.janusRoom")
+        saved = presenter.evaluate(f"sessionStorage.getItem('{RESUME_KEY}')")
+
+        # Hang the tab: its script stops (no keepalive, no goodbye), its PeerConnection to Janus stays up.
+        debugger = presenter.context.new_cdp_session(presenter)
+        debugger.send("Debugger.enable")
+        debugger.send("Debugger.pause")
+
+        outcomes = _intrude(new_page, link, feed)
+        accepted = [name for name, outcome in outcomes.items() if not outcome.startswith("refused")]
+        assert not accepted, f"let in without the passcode: {outcomes}"
+
+        back = new_page(server.url, init_script=f"sessionStorage.setItem('{RESUME_KEY}', {json.dumps(saved)})").page
+        back.get_by_role("button", name="Enable camera").click()
+        wait_until(back, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+        back.get_by_role("button", name="Resume sharing").click()
+        assert wait_until(back, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S) == link
+        # The hung tab still holds the slot (session_timeout above): only the server's kick frees it.
+        wait_until(back, "window.vbg.share.broadcast.viewerLinks.get('janus')?.pc.connectionState === 'connected'",
+                   MEDIA_TIMEOUT_S)
+        assert back.evaluate("window.vbg.share.broadcast.janusRoom") == room_number  # the same room
+        wait_until(viewer, f"window.vbg.state === 'live' && window.vbg.viewer.link.feed !== {feed}", MEDIA_TIMEOUT_S)
+        frames_advance(viewer)

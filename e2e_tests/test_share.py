@@ -2,8 +2,13 @@
 to viewers (who see the chosen background, never the raw room), late joiners get it too, ending
 tells everyone; meetings of three see each other; bad passcodes, unknown rooms and malformed
 signalling messages are handled without breaking anyone."""
+import io
+import json
+from urllib.parse import parse_qs, urlsplit
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
@@ -15,6 +20,8 @@ from e2e_tests.sharing import (
 MAGENTA = np.array((255, 0, 255), np.float32)
 BACKGROUND_DILATE_PX = 24  # judge the background this far from the person (codec blur at the edge)
 BACKGROUND_MAX_DIFF = 40  # 8-bit levels from magenta after VP8 and 4:2:0 at a low bitrate
+QR_PASSCODE = "blue owl/ü🦉"  # a space, a slash, a 2-byte and a 4-byte character: all must survive the QR code
+QR_UPSCALE = 4  # the 176 px card image, enlarged (nearest) so each module spans several pixels for OpenCV
 
 pytestmark = pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only in a loopback-only "
                                 "network namespace: run scripts/test.sh as root")
@@ -165,3 +172,39 @@ def test_a_presenter_who_reloads_resumes_the_same_broadcast(server, new_page):
     assert wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S) == link
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     frames_advance(viewer)
+
+
+
+def _shown_qr_code(page, not_src: str = "") -> tuple[str, str]:
+    """Once the share card shows a loaded QR code (other than `not_src`): its src and its text, read from
+    the screen as a phone's camera would."""
+    import cv2
+
+    src = wait_until(page, f"""(() => {{
+      const img = document.getElementById('share-qr');
+      return img.src !== {json.dumps(not_src)} && img.complete && img.naturalWidth > 0 && img.src;
+    }})()""", PAGE_TIMEOUT_S)
+    picture = np.asarray(Image.open(io.BytesIO(page.locator("#share-qr").screenshot())).convert("L"))
+    # Scaled to 176 px, a module is about 4 px with blended edges: back to black and white, then larger.
+    _, picture = cv2.threshold(picture, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    picture = cv2.resize(picture, None, fx=QR_UPSCALE, fy=QR_UPSCALE, interpolation=cv2.INTER_NEAREST)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(picture)
+    return src, text
+
+
+def test_the_qr_code_is_drawn_in_the_page_and_holds_the_link(server, new_page):
+    presenter, link = present(new_page, server, passcode=QR_PASSCODE)
+    asked = []
+    presenter.on("request", lambda request: asked.append(request.url))
+    src, text = _shown_qr_code(presenter)
+    assert src.startswith("data:image/svg+xml,") and text == link and "#" not in link
+    assert not [url for url in asked if "/qr" in url], asked  # at most the library's own module
+    asked.clear()
+
+    presenter.get_by_role("switch", name="Put the passcode in the link").check()
+    with_passcode = wait_until(presenter, "window.vbg.share.link.includes('#') && window.vbg.share.link", PAGE_TIMEOUT_S)
+    assert parse_qs(urlsplit(with_passcode).fragment)["passcode"] == [QR_PASSCODE]
+    src, text = _shown_qr_code(presenter, not_src=src)
+    assert src.startswith("data:image/svg+xml,") and text == with_passcode
+    # The link that carries the passcode went nowhere: no request at all since the card showed it.
+    assert asked == []

@@ -27,14 +27,13 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     app.config["VBG"] = config
 
-    from webapp.blueprints import janus_proxy, models, pages, qr, rooms, vendor
+    from webapp.blueprints import janus_proxy, models, pages, rooms, vendor
     from webapp import caching, security
     from webapp.rooms.registry import Registry
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(models.bp)
-    app.register_blueprint(qr.bp)
     app.register_blueprint(janus_proxy.bp)
     rooms.init_app(app, Registry(config.room_limits(), config.ice_servers))
     security.init_app(app)

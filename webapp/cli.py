@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from webapp.config import (
-    DEFAULT_JANUS_URL, DEFAULT_THREADS, SFU_KINDS, Config, http_url, ice_servers, positive_float, positive_int,
+    DEFAULT_JANUS_URL, DEFAULT_THREADS, MIN_THREADS, SFU_KINDS, SOCKETS_PER_ADDRESS_SHARE, Config, http_url,
+    ice_servers, positive_float, positive_int,
 )
 from webapp.rooms.registry import RoomLimits
 
@@ -49,7 +50,7 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--key", type=Path, help="PEM private key for --tls (env VBG_KEY)")
     serve.add_argument("--threads", type=_checked(positive_int),
                        help=f"request threads; each open room socket holds one "
-                            f"(env VBG_THREADS, default {DEFAULT_THREADS})")
+                            f"(env VBG_THREADS, default {DEFAULT_THREADS}, at least {MIN_THREADS})")
     serve.add_argument("--ice-servers", type=_checked(ice_servers), metavar="JSON",
                        help='STUN/TURN servers for WebRTC, e.g. \'[{"urls": "stun:stun.example.org:3478"}]\' '
                             "(env VBG_ICE_SERVERS, default none: peers on one network connect directly)")
@@ -58,12 +59,16 @@ def _serve_parser(sub) -> None:
                             f"(env VBG_MAX_MEETING_SIZE, default {RoomLimits.max_meeting_size})")
     serve.add_argument("--max-viewers", type=_checked(positive_int),
                        help=f"viewers per broadcast (env VBG_MAX_VIEWERS, default {RoomLimits.max_viewers})")
+    serve.add_argument("--max-rooms", type=_checked(positive_int),
+                       help=f"live rooms in all (env VBG_MAX_ROOMS, default {RoomLimits.max_rooms})")
     serve.add_argument("--max-rooms-per-address", type=_checked(positive_int),
                        help="live rooms one client address may create "
                             f"(env VBG_MAX_ROOMS_PER_ADDRESS, default {RoomLimits.max_rooms_per_address})")
     serve.add_argument("--max-sockets-per-address", type=_checked(positive_int),
-                       help="open room sockets from one client address "
-                            f"(env VBG_MAX_SOCKETS_PER_ADDRESS, default {RoomLimits.max_sockets_per_address})")
+                       help="open room sockets from one client address, below the room sockets the threads "
+                            "allow (env VBG_MAX_SOCKETS_PER_ADDRESS, default "
+                            f"{SOCKETS_PER_ADDRESS_SHARE:.0%}% of them: {Config.from_env({}).sockets_per_address()} "
+                            f"with {DEFAULT_THREADS} threads)")
     serve.add_argument("--messages-per-s", type=_checked(positive_float),
                        help="messages a room socket may send per second and per peer "
                             f"(env VBG_MESSAGES_PER_S, default {RoomLimits.messages_per_s:g})")
@@ -103,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                 host=args.host, port=args.port, model=args.model, webgpu_model=args.webgpu_model, models_dir=args.models_dir,
                 tls=args.tls, cert=args.cert, key=args.key, threads=args.threads, dev=args.dev or None,
                 ice_servers=args.ice_servers, max_meeting_size=args.max_meeting_size, max_viewers=args.max_viewers,
-                max_rooms_per_address=args.max_rooms_per_address,
+                max_rooms=args.max_rooms, max_rooms_per_address=args.max_rooms_per_address,
                 max_sockets_per_address=args.max_sockets_per_address, messages_per_s=args.messages_per_s,
                 message_burst=args.message_burst, sfu=args.sfu, janus_url=args.janus_url,
             )
         except ValueError as exc:
             parser.error(str(exc))
-        if config.ort_version == "missing":
-            parser.error(f"onnxruntime-web is not installed in {config.node_modules}: run `npm ci` first")
+        for package, version in (("onnxruntime-web", config.ort_version), ("qrcode-generator", config.qrcode_version)):
+            if version == "missing":
+                parser.error(f"{package} is not installed in {config.node_modules}: run `npm ci` first")
         serve(config)
     return 0
 

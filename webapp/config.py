@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from webapp.janus_rooms import JanusLimits
 from webapp.rooms.registry import RoomLimits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,14 +25,33 @@ DEFAULT_THREADS = 128
 # Threads never given to WebSockets, so pages, models and the health probe are still served when the
 # sockets take all they may.
 HTTP_RESERVED_THREADS = 8
+# Fewer threads than this leave no room socket that one address could not take alone.
+MIN_THREADS = HTTP_RESERVED_THREADS + 4
+# The share of the room sockets (and so of the threads they hold) one client address may take by default:
+# a single machine never holds the whole server.
+SOCKETS_PER_ADDRESS_SHARE = 0.5
+# TCP connections one address may hold beyond its room sockets and as many Janus long polls (one per viewer
+# in Janus mode): its browsers' page and model requests, a browser opening at most 6 per host. The server
+# refuses more at accept, so no single machine fills the worker's connection slots.
+HTTP_CONNECTIONS_PER_ADDRESS = 64
+# The server reads every request, head and body, before a thread serves it (webapp/worker.py); one that is
+# not all there this long after its connection opened (or became readable again) is answered 408 and closed.
+REQUEST_READ_TIMEOUT_S = 20.0
+# A request head larger than this is answered 431 (gunicorn's own limit is 100 fields of 8 KB).
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+# The largest request body any route takes: a Janus SDP (webapp/blueprints/janus_proxy.py); larger is 413.
+MAX_REQUEST_BODY_BYTES = 64 * 1024
 # Where a broadcast's media goes: "none" sends one stream per viewer from the presenter's browser (peer to
 # peer); "janus" sends one stream to a Janus VideoRoom, which forwards it to every viewer.
 SFU_KINDS = ("none", "janus")
 DEFAULT_JANUS_URL = "http://127.0.0.1:8088/janus"
+# In Janus mode each viewer holds two server threads, its room socket and its Janus long poll, so each kind
+# gets half of the threads not reserved for HTTP.
+JANUS_SHARE_OF_THREADS = 0.5
 
 
-def _ort_version(node_modules: Path) -> str:
-    package_json = node_modules / "onnxruntime-web" / "package.json"
+def _package_version(node_modules: Path, package: str) -> str:
+    package_json = node_modules / package / "package.json"
     try:
         return json.loads(package_json.read_text())["version"]
     except (OSError, ValueError, KeyError):
@@ -62,18 +82,40 @@ class Config:
     ice_servers: list[dict] = field(default_factory=list)
     max_meeting_size: int = RoomLimits.max_meeting_size
     max_viewers: int = RoomLimits.max_viewers
+    max_rooms: int = RoomLimits.max_rooms
     max_rooms_per_address: int = RoomLimits.max_rooms_per_address
-    max_sockets_per_address: int = RoomLimits.max_sockets_per_address
+    # None: SOCKETS_PER_ADDRESS_SHARE of the room sockets the threads allow.
+    max_sockets_per_address: int | None = None
     messages_per_s: float = RoomLimits.messages_per_s
     message_burst: int = RoomLimits.message_burst
     sfu: str = "none"
     # Janus's HTTP API (its base_path), reached only by this server: browsers go through /janus here.
     janus_url: str = DEFAULT_JANUS_URL
+    # Janus sessions (one per viewer, each with a long poll holding a thread) one client address may open.
+    # None: as many as its room sockets (sockets_per_address), since each viewer holds one of each.
+    max_janus_sessions_per_address: int | None = None
     ort_version: str = field(default="")
+    qrcode_version: str = field(default="")
+    # Flask's own limit (413 past it); the worker enforces the same before a thread is involved.
+    MAX_CONTENT_LENGTH: int = MAX_REQUEST_BODY_BYTES
 
     def __post_init__(self) -> None:
         if not self.ort_version:
-            self.ort_version = _ort_version(self.node_modules)
+            self.ort_version = _package_version(self.node_modules, "onnxruntime-web")
+        if not self.qrcode_version:
+            self.qrcode_version = _package_version(self.node_modules, "qrcode-generator")
+        if self.threads < MIN_THREADS:
+            raise ValueError(f"threads must be at least {MIN_THREADS}: {HTTP_RESERVED_THREADS} only serve pages, "
+                             "and one client address may never hold every room socket")
+        sockets = self._socket_threads()
+        if self.max_sockets_per_address is not None and self.max_sockets_per_address >= sockets:
+            raise ValueError(f"max_sockets_per_address ({self.max_sockets_per_address}) must be below the "
+                             f"{sockets} room sockets {self.threads} threads allow, or one address could "
+                             "take them all")
+        janus_per_address = self.max_janus_sessions_per_address
+        if janus_per_address is not None and janus_per_address >= sockets:
+            raise ValueError(f"max_janus_sessions_per_address ({janus_per_address}) must be below the {sockets} "
+                             "Janus sessions the threads allow, or one address could take them all")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":
@@ -99,17 +141,45 @@ class Config:
         return RoomLimits(
             max_meeting_size=self.max_meeting_size,
             max_viewers=self.max_viewers,
+            max_rooms=self.max_rooms,
             max_rooms_per_address=self.max_rooms_per_address,
-            max_sockets_per_address=self.max_sockets_per_address,
-            max_sockets=max(1, self.threads - HTTP_RESERVED_THREADS),
+            max_sockets_per_address=self.sockets_per_address(),
+            max_sockets=self._socket_threads(),
             messages_per_s=self.messages_per_s,
             message_burst=self.message_burst,
         )
+
+    def sockets_per_address(self) -> int:
+        """Room sockets one client address may hold: the flag, or a share of the capacity (always below it)."""
+        if self.max_sockets_per_address is not None:
+            return self.max_sockets_per_address
+        return max(1, int(self._socket_threads() * SOCKETS_PER_ADDRESS_SHARE))
+
+    def connections_per_address(self) -> int:
+        """TCP connections one client address may hold open: its room sockets, a long poll for each, and its
+        page requests."""
+        return 2 * self.sockets_per_address() + HTTP_CONNECTIONS_PER_ADDRESS
+
+    def janus_limits(self) -> JanusLimits:
+        """The Janus proxy's limits; the number of sessions follows the thread pool."""
+        per_address = self.max_janus_sessions_per_address
+        return JanusLimits(max_sessions_per_address=self.sockets_per_address() if per_address is None else per_address,
+                           max_sessions=self._socket_threads())
+
+    def _socket_threads(self) -> int:
+        # Threads for long-lived connections: room sockets, and in Janus mode as many Janus long polls.
+        threads = max(1, self.threads - HTTP_RESERVED_THREADS)
+        return max(1, int(threads * JANUS_SHARE_OF_THREADS)) if self.sfu == "janus" else threads
 
     @property
     def ort_dist(self) -> Path:
         """Folder of the onnxruntime-web build files in node_modules."""
         return self.node_modules / "onnxruntime-web" / "dist"
+
+    @property
+    def qrcode_dist(self) -> Path:
+        """Folder of the qrcode-generator ES module in node_modules."""
+        return self.node_modules / "qrcode-generator" / "dist"
 
 
 def _bool(raw: str) -> bool:
@@ -194,12 +264,14 @@ _ENV_FIELDS = {
     "ice_servers": ice_servers,
     "max_meeting_size": positive_int,
     "max_viewers": positive_int,
+    "max_rooms": positive_int,
     "max_rooms_per_address": positive_int,
     "max_sockets_per_address": positive_int,
     "messages_per_s": positive_float,
     "message_burst": positive_int,
     "sfu": sfu_kind,
     "janus_url": http_url,
+    "max_janus_sessions_per_address": positive_int,
 }
 
 

@@ -21,6 +21,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# How long a browser keeps to HTTPS for this host (a year, the usual value). No includeSubDomains: a LAN
+# host's name says nothing about its neighbours'. Browsers ignore it over plain HTTP, on IP addresses and on
+# a certificate they had to be told to accept, so a self-signed setup is not locked in by it.
+HSTS_MAX_AGE_S = 365 * 24 * 3600
+
 SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
@@ -39,6 +44,14 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def add_hsts(response: Response) -> Response:
+    """Under --tls: browsers that have seen the page over HTTPS never fall back to plain HTTP for it."""
+    response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_S}"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Register the header hook."""
+    """Register the header hooks (HSTS only when this server itself speaks HTTPS)."""
     app.after_request(add_security_headers)
+    if app.config["VBG"].tls:
+        app.after_request(add_hsts)

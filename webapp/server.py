@@ -1,14 +1,13 @@
 """Run the app under gunicorn (production) or Flask's reloader (--dev), over HTTP or HTTPS."""
+import ipaddress
 import sys
-import threading
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
 
 from webapp import create_app
-from webapp.blueprints.rooms import registry_of
 from webapp.config import Config
 from webapp.tls import ensure_self_signed, lan_address
+from webapp.worker import Worker
 
 # Room for slow clients (the model and the wasm are a few MB) without a request ever starving.
 GRACEFUL_TIMEOUT_S = 10
@@ -16,30 +15,6 @@ KEEPALIVE_S = 5
 # Idle kept-alive connections a worker holds on top of its busy threads (gunicorn's worker_connections
 # counts both; its default of 1000 would cap the threads too).
 KEPT_ALIVE_CONNECTIONS = 1000
-# On SIGINT/SIGQUIT (Ctrl-C) gunicorn exits at once; this long is given to the goodbye to every socket first.
-QUIT_NOTICE_S = 1.0
-
-
-class _Worker(ThreadWorker):
-    """gunicorn's gthread worker that also closes the room sockets when told to stop.
-
-    An open WebSocket keeps its thread until the browser leaves, so without this a SIGTERM would wait
-    the whole GRACEFUL_TIMEOUT_S and then kill the sockets without a word to the browsers.
-    """
-
-    def handle_exit(self, sig, frame):
-        super().handle_exit(sig, frame)
-        self._close_rooms()
-
-    def handle_quit(self, sig, frame):
-        self._close_rooms().join(QUIT_NOTICE_S)
-        super().handle_quit(sig, frame)
-
-    def _close_rooms(self) -> threading.Thread:
-        # A signal handler must not block on sockets: the browsers are told from a thread of its own.
-        thread = threading.Thread(target=registry_of(self.wsgi).shutdown, name="vbg-rooms-shutdown", daemon=True)
-        thread.start()
-        return thread
 
 
 class _Gunicorn(BaseApplication):
@@ -84,13 +59,23 @@ def urls(config: Config) -> list[str]:
     return found
 
 
+def is_loopback(host: str) -> bool:
+    """True when only this machine can reach a server listening on host."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(config: Config) -> None:
     """Serve until interrupted; SIGTERM finishes requests in flight, then exits."""
     config = _resolve_tls(config)
     app = create_app(config)
     listening = urls(config)
     print("vbg serving " + " and ".join(listening), flush=True)
-    if not config.tls and config.host not in {"127.0.0.1", "localhost", "::1"}:
+    if not config.tls and not is_loopback(config.host):
         print(
             "note: browsers allow the camera only on https or localhost; "
             "other machines on the LAN need --tls",
@@ -100,13 +85,21 @@ def serve(config: Config) -> None:
     if config.tls and config.cert and "self-signed" in str(config.cert):
         print("note: the certificate is self-signed; browsers ask once to accept it", file=sys.stderr, flush=True)
     if config.dev:
+        if not is_loopback(config.host):
+            print(
+                f"warning: --dev on {config.host} serves Flask's debug server to the network: its interactive "
+                "debugger runs code for whoever reaches it (and it has none of the production server's limits). "
+                "Use --dev on 127.0.0.1 only.",
+                file=sys.stderr,
+                flush=True,
+            )
         ssl_context = (str(config.cert), str(config.key)) if config.tls else None
         app.run(host=config.host, port=config.port, debug=True, use_reloader=True, ssl_context=ssl_context)
         return
     options = {
         "bind": f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}",
         "workers": 1,
-        "worker_class": _Worker,
+        "worker_class": Worker,
         "threads": config.threads,
         "worker_connections": config.threads + KEPT_ALIVE_CONNECTIONS,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,

@@ -1,6 +1,7 @@
 """A self-signed certificate for HTTPS on a LAN: browsers only allow the camera on a secure context."""
 import datetime
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def ensure_self_signed(folder: Path, extra_addresses: list[str] | None = None) -
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    # Created with its mode: a key written first and chmodded after is readable by anyone in between.
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(mode)
+    tmp.unlink(missing_ok=True)  # a crashed run's leftover keeps its own mode; O_EXCL makes a new file
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+        out.write(data)
     tmp.replace(path)

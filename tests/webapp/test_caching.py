@@ -2,6 +2,7 @@
 import pytest
 
 ORT = "/vendor/onnxruntime-web/1.30.0/"
+QRCODE = "/vendor/qrcode-generator/2.0.4/"
 
 
 @pytest.mark.parametrize(
@@ -10,6 +11,7 @@ ORT = "/vendor/onnxruntime-web/1.30.0/"
         (ORT + "ort-wasm-simd-threaded.jsep.wasm", "application/wasm"),
         (ORT + "ort.webgpu.min.mjs", "text/javascript"),
         (ORT + "ort-wasm-simd-threaded.jsep.mjs", "text/javascript"),
+        (QRCODE + "qrcode.mjs", "text/javascript"),
         ("/static/js/main.js", "text/javascript"),
         ("/static/css/app.css", "text/css"),
         ("/models/tiny.json", "application/json"),
@@ -22,8 +24,9 @@ def test_mime_types(client, path, mime):
     assert response.mimetype == mime
 
 
-def test_versioned_runtime_is_cached_for_a_year(client):
-    cache = client.get(ORT + "ort-wasm-simd-threaded.jsep.wasm").cache_control
+@pytest.mark.parametrize("path", [ORT + "ort-wasm-simd-threaded.jsep.wasm", QRCODE + "qrcode.mjs"])
+def test_versioned_libraries_are_cached_for_a_year(client, path):
+    cache = client.get(path).cache_control
     assert cache.max_age >= 365 * 24 * 3600 and cache.immutable and not cache.no_cache
 
 
@@ -39,5 +42,8 @@ def test_unversioned_paths_revalidate(client, path):
     assert client.get(path).cache_control.no_cache
 
 
-def test_other_runtime_version_is_not_served(client):
-    assert client.get("/vendor/onnxruntime-web/1.0.0/ort.webgpu.min.mjs").status_code == 404
+@pytest.mark.parametrize("path", ["/vendor/onnxruntime-web/1.0.0/ort.webgpu.min.mjs",
+                                  "/vendor/qrcode-generator/1.4.4/qrcode.mjs", "/vendor/qrcode-generator/2.0.4/",
+                                  "/vendor/qrcode-generator/2.0.4/../package.json"])
+def test_other_library_versions_and_files_are_not_served(client, path):
+    assert client.get(path).status_code == 404

@@ -2,10 +2,16 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webapp import create_app
 from webapp.cli import main
-from webapp.config import DEFAULT_JANUS_URL, DEFAULT_PORT, HTTP_RESERVED_THREADS, Config, TestConfig
+from webapp.config import (
+    DEFAULT_JANUS_URL, DEFAULT_PORT, HTTP_RESERVED_THREADS, MAX_REQUEST_BODY_BYTES, MIN_THREADS, SFU_KINDS, Config,
+    TestConfig,
+)
+from webapp.rooms.registry import RoomLimits
 
 
 def test_defaults_serve_localhost_with_the_shipped_model():
@@ -105,3 +111,48 @@ def test_the_browser_is_told_which_sfu(models_dir, tmp_path):
         app = create_app(TestConfig(model="tiny", models_dir=models_dir, instance_dir=tmp_path, sfu=sfu))
         html = app.test_client().get("/").get_data(as_text=True)
         assert f'"sfu": "{sfu}"' in html
+
+
+@given(threads=st.integers(min_value=MIN_THREADS, max_value=4096), sfu=st.sampled_from(SFU_KINDS))
+def test_one_address_never_gets_every_room_socket(threads, sfu):
+    limits = Config(threads=threads, sfu=sfu).room_limits()
+    assert 1 <= limits.max_sockets_per_address < limits.max_sockets <= threads - HTTP_RESERVED_THREADS
+
+
+def test_the_default_per_address_share_follows_the_threads():
+    assert Config().room_limits().max_sockets_per_address == 60  # of 120 room sockets, 128 threads
+    assert Config.from_env(environ={"VBG_THREADS": "48"}).room_limits().max_sockets_per_address == 20
+
+
+@pytest.mark.parametrize("environ", [
+    {"VBG_MAX_SOCKETS_PER_ADDRESS": "120"},  # every room socket 128 threads allow
+    {"VBG_THREADS": "32", "VBG_MAX_SOCKETS_PER_ADDRESS": "30"},
+    {"VBG_THREADS": str(MIN_THREADS - 1)},
+])
+def test_per_address_limits_at_or_above_the_capacity_are_refused(environ):
+    with pytest.raises(ValueError, match="threads"):
+        Config.from_env(environ=environ)
+
+
+def test_a_per_address_limit_above_the_capacity_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--threads", "20", "--max-sockets-per-address", "200"])
+    assert exit_info.value.code == 2
+    assert "must be below the 12 room sockets" in capsys.readouterr().err
+
+
+def test_room_cap_from_environment_and_flag(monkeypatch):
+    assert Config.from_env(environ={}).room_limits().max_rooms == RoomLimits.max_rooms
+    assert Config.from_env(environ={"VBG_MAX_ROOMS": "7"}).room_limits().max_rooms == 7
+    served = []
+    monkeypatch.setattr("webapp.server.serve", served.append)
+    main(["serve", "--max-rooms", "9"])
+    assert served[0].room_limits().max_rooms == 9
+
+
+def test_request_bodies_are_limited(client):
+    assert client.application.config["MAX_CONTENT_LENGTH"] == MAX_REQUEST_BODY_BYTES
+    # The meeting form would parse any size of form (up to Werkzeug's 500 KB) without it.
+    response = client.post("/meet", data={"passcode": "x" * (MAX_REQUEST_BODY_BYTES + 1)},
+                           headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 413

@@ -8,7 +8,14 @@ def test_index_hands_the_browser_its_config(client):
     config = json.loads(block)
     assert config["ortBase"] == "/vendor/onnxruntime-web/1.30.0/"
     assert config["modelManifestUrl"] == "/models/tiny.json"
+    assert config["qrcodeModuleUrl"] == "/vendor/qrcode-generator/2.0.4/qrcode.mjs"
+    assert client.get(config["qrcodeModuleUrl"]).status_code == 200
     assert "Enable camera" in html
+
+
+def test_the_server_draws_no_qr_codes(client):
+    # The page draws them: a share link may carry its passcode, which must never reach the server.
+    assert client.get("/qr.svg?text=https://vbg.lan/watch/x%23passcode=secret").status_code == 404
 
 
 def test_healthz_reports_runtime_and_model(client):

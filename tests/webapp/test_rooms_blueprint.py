@@ -11,6 +11,7 @@ from webapp.config import TestConfig
 from webapp.security import SECURITY_HEADERS
 
 ICE = [{"urls": ["stun:stun.example.org:3478"]}]
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}  # what a browser sends with our own form
 
 
 @pytest.fixture
@@ -68,22 +69,25 @@ def test_meet_without_an_id_offers_to_start_one_and_creates_nothing(client):
 
 
 def test_posting_the_start_form_creates_a_meeting(client):
-    response = client.post("/meet", data={})
+    response = client.post("/meet", data={}, headers=SAME_ORIGIN)
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith("/meet/") and client.get(location).status_code == 200
 
 
 def test_a_started_meeting_keeps_its_passcode_in_the_fragment(client):
-    response = client.post("/meet", data={"passcode": "blue owl"})
+    response = client.post("/meet", data={"passcode": "blue owl"}, headers=SAME_ORIGIN)
     path, _, fragment = response.headers["Location"].partition("#")
     assert fragment == "passcode=blue+owl"
     assert _page_config(client.get(path))["hasPasscode"] is True
 
 
-def test_the_start_form_refuses_other_sites(client):
-    response = client.post("/meet", data={}, headers={"Sec-Fetch-Site": "cross-site"})
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {}],
+                         ids=["cross-site", "same-site", "no Sec-Fetch-Site"])
+def test_the_start_form_refuses_other_sites(client, headers):
+    response = client.post("/meet", data={}, headers=headers)
     assert response.status_code == 403
+    assert registry_of(client.application).stats()["rooms"] == 0
 
 
 @pytest.mark.parametrize("body, status, code", [
@@ -111,7 +115,7 @@ def test_rooms_per_address_are_limited(client):
         assert _create(client, {"kind": "meeting"}).status_code == 201
     response = _create(client, {"kind": "broadcast"})
     assert response.status_code == 429 and response.json["error"] == "too-many-rooms"
-    assert client.post("/meet", data={}).status_code == 429
+    assert client.post("/meet", data={}, headers=SAME_ORIGIN).status_code == 429
     other = _create(client, {"kind": "broadcast"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other.status_code == 201
 

@@ -1,7 +1,9 @@
 """webapp/security.py: every response carries the isolation and hardening headers."""
 import pytest
 
-from webapp.security import SECURITY_HEADERS
+from webapp import create_app
+from webapp.config import TestConfig
+from webapp.security import HSTS_MAX_AGE_S, SECURITY_HEADERS
 
 ORT = "/vendor/onnxruntime-web/1.30.0/"
 
@@ -50,3 +52,11 @@ def test_page_has_no_inline_script(client):
     for chunk in html.split("<script")[1:]:
         tag = chunk.split(">", 1)[0]
         assert 'src="' in tag or 'type="application/json"' in tag, tag
+
+
+@pytest.mark.parametrize("route", ["/", "/healthz", "/no/such/page"])
+def test_hsts_under_tls_only(models_dir, tmp_path, route):
+    for tls in (False, True):
+        app = create_app(TestConfig(model="tiny", models_dir=models_dir, instance_dir=tmp_path, tls=tls))
+        hsts = app.test_client().get(route).headers.get("Strict-Transport-Security")
+        assert hsts == (f"max-age={HSTS_MAX_AGE_S}" if tls else None), (tls, route)

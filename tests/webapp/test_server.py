@@ -9,7 +9,7 @@ import pytest
 from tests.server_process import REPO_ROOT, start_server, stop_server
 from webapp.cli import main
 from webapp.config import Config
-from webapp.server import urls
+from webapp.server import is_loopback, serve, urls
 
 
 def _get(url: str, context=None):
@@ -65,3 +65,19 @@ def test_lan_urls_when_listening_on_all_interfaces():
     listed = urls(Config(host="0.0.0.0", port=8443, tls=True))
     assert listed[-1] == "https://127.0.0.1:8443/"
     assert all(url.startswith("https://") for url in listed)
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("localhost", True),
+                                            ("::1", True), ("[::1]", True), ("0.0.0.0", False), ("::", False),
+                                            ("192.168.1.20", False), ("vbg.lan", False)])
+def test_loopback_hosts(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_dev_mode_warns_when_it_serves_the_network(monkeypatch, capsys, host, warned):
+    ran = []
+    monkeypatch.setattr("flask.Flask.run", lambda app, **kwargs: ran.append(kwargs))
+    serve(Config(host=host, dev=True))
+    assert ran and ran[0]["debug"] is True
+    assert ("warning: --dev on" in capsys.readouterr().err) is warned

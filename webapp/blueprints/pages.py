@@ -15,6 +15,8 @@ def client_config() -> dict:
     return {
         "ortBase": url_for("vendor.onnxruntime_web", version=config.ort_version, filename=""),
         "ortVersion": config.ort_version,
+        # Imported by the share card only when it shows a link (static/js/ui/share_panel.js).
+        "qrcodeModuleUrl": url_for("vendor.qrcode_generator", version=config.qrcode_version, filename="qrcode.mjs"),
         "modelManifestUrl": url_for("models.manifest", name=config.model),
         "modelName": config.model,
         "webgpuModelManifestUrl": url_for("models.manifest", name=config.webgpu_model),

@@ -10,12 +10,13 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from webapp.blueprints.pages import client_config
+from webapp.janus_rooms import JanusRooms, janus_rooms_of
 from webapp.rooms import protocol
 from webapp.rooms.channel import ReaderThread, SocketChannel
 from webapp.rooms.protocol import (
     MAX_PASSCODE_CHARS,
-    CLOSE_NORMAL, CLOSE_POLICY, End, Join, Leave, Message, Ping, ProtocolError, Signal, State, parse_create_room,
-    parse_message,
+    CLOSE_NORMAL, CLOSE_POLICY, End, JanusToken, Join, Leave, Message, Ping, ProtocolError, Signal, State,
+    parse_create_room, parse_message,
 )
 from webapp.rooms.registry import Registry, RoomInfo
 
@@ -34,11 +35,14 @@ HARD_CAP_FACTOR = 16
 # this often.
 LIVENESS_CHECK_S = 2.0
 MAX_CREATE_BODY_BYTES = 4096  # {"kind": ..., "passcode": ...} is well under 200
-STATUS_OF_CODE = {"too-large": 413, "bad-content-type": 415, "too-many-rooms": 429, "server-shutdown": 503}
+STATUS_OF_CODE = {"too-large": 413, "bad-content-type": 415, "too-many-rooms": 429, "server-full": 503,
+                  "server-shutdown": 503}
 NOT_FOUND = {
     "broadcast": "This broadcast does not exist or has ended. Ask the presenter for a new link.",
     "meeting": "This meeting does not exist or has ended. Ask whoever invited you for a new link.",
 }
+# Sec-Fetch-Site values of a form our own page submitted ("none": the user typed or bookmarked the URL).
+SAME_SITE_FETCHES = {"same-origin", "none"}
 ENDPOINT_OF_KIND = {"broadcast": "rooms.watch", "meeting": "rooms.meet"}
 TEMPLATE_OF_KIND = {"broadcast": "watch.html", "meeting": "meet.html"}
 
@@ -46,6 +50,9 @@ TEMPLATE_OF_KIND = {"broadcast": "watch.html", "meeting": "meet.html"}
 def init_app(app: Flask, registry: Registry) -> None:
     """Register the routes with the app's room registry."""
     app.extensions[EXTENSION] = registry
+    janus = janus_rooms_of(app)
+    if janus is not None:  # --sfu janus: each broadcast's Janus room ends with it
+        janus.follow(registry)
     app.config.setdefault("SOCK_SERVER_OPTIONS", {
         "ping_interval": PING_INTERVAL_S,
         "max_message_size": HARD_CAP_FACTOR * registry.limits.max_message_bytes,
@@ -119,8 +126,9 @@ def new_meeting():
     """Create a meeting from the start page's form and go to it (the passcode rides in the fragment,
     which the browser keeps and never sends back)."""
     # Browsers say where a request comes from in Sec-Fetch-Site (Origin is "null" here: our pages send
-    # no referrer); another site's form must not start meetings in the user's name.
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in {"same-origin", "none"}:
+    # no referrer); another site's form must not start meetings in the user's name. Every browser that
+    # runs this app sends it, so a request without it is refused too (an old browser, or not a browser).
+    if request.headers.get("Sec-Fetch-Site") not in SAME_SITE_FETCHES:
         abort(403, description="Meetings are started from this server's own page.")
     passcode = request.form.get("passcode", "").strip() or None
     if passcode is not None and len(passcode) > MAX_PASSCODE_CHARS:
@@ -168,7 +176,7 @@ def signal_socket(ws):
         _refuse(channel, refused)
     else:
         try:
-            _Conversation(rooms, ws, channel).run()
+            _Conversation(rooms, ws, channel, janus_rooms_of(current_app)).run()
         finally:
             rooms.close_socket(channel)
     channel.finish()
@@ -189,8 +197,9 @@ def _refuse(channel: SocketChannel, refused: ProtocolError) -> bool:
 class _Conversation:
     """One socket from its first message to its close: join, then relay until it leaves or drops."""
 
-    def __init__(self, rooms: Registry, ws, channel: SocketChannel):
+    def __init__(self, rooms: Registry, ws, channel: SocketChannel, janus: JanusRooms | None = None):
         self.rooms = rooms
+        self.janus = janus
         self.ws = ws
         self.channel = channel
         self.limits = rooms.limits
@@ -252,6 +261,8 @@ class _Conversation:
                 self.rooms.set_state(self.member, muted, camera_off)
             case Ping():
                 _reply(self.channel, protocol.encode("pong"))
+            case JanusToken():
+                self._janus_token()
             case Join():
                 raise ProtocolError("already-joined", "This socket is already in a room.")
             case Leave():
@@ -263,3 +274,14 @@ class _Conversation:
                 self.rooms.end(self.member)  # closes every socket of the room, this one included
                 return False
         return True
+
+    def _janus_token(self) -> None:
+        """A credential for one join of the broadcast's Janus room: this socket joined with the host
+        token (presenter) or the passcode (viewer), which is all a credential stands for."""
+        room = self.member.room
+        if self.janus is None or room.kind != "broadcast":
+            raise ProtocolError("not-allowed", "Janus credentials are for broadcasts on a server in Janus mode.")
+        if not room.is_member(self.member):
+            return  # replaced or ended meanwhile: its socket is closing
+        token = self.janus.credential(room.id, self.member.role, self.member.peer_id)
+        _reply(self.channel, protocol.encode("janus-token", token=token))

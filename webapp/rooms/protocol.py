@@ -10,7 +10,8 @@ Rooms
 "/meet/<id>", "hostToken": token}``. Only the creator ever sees ``hostToken``: in a broadcast it is what
 makes a socket the presenter; in a meeting it is returned but not needed. Errors are JSON
 ``{"error": code, "message": text}``: 400 ``bad-json`` / ``bad-field``, 413 ``too-large``, 415
-``bad-content-type``, 429 ``too-many-rooms`` (live rooms created from one client address).
+``bad-content-type``, 429 ``too-many-rooms`` (live rooms created from one client address), 503
+``server-full`` (the server holds its most rooms, ``--max-rooms``).
 ``GET /meet`` creates a meeting and redirects (303) to its page. ``/watch/<id>`` and ``/meet/<id>`` answer
 404 once the room has ended.
 
@@ -46,6 +47,12 @@ Client to server:
 - ``{"type": "end"}`` (presenter only): every member, the presenter included, gets
   ``{"type": "ended", "reason": "presenter-ended"}``, the sockets are closed and the room is deleted.
 - ``{"type": "ping"}`` is answered ``{"type": "pong"}``.
+- ``{"type": "janus-token"}`` (a broadcast on a server in Janus mode, ``--sfu janus``): answered
+  ``{"type": "janus-token", "token": str}``, a credential for one join of the broadcast's Janus room through
+  ``/janus``, valid ``webapp.janus_rooms.CREDENTIAL_TTL_S``: as a publisher for the presenter (the first one
+  creates the Janus room; any publisher already in it is kicked), as a subscriber for a viewer. Refused
+  (recoverable) with ``not-allowed`` outside Janus mode or a broadcast, ``not-live`` before the presenter's
+  first credential, ``janus-unavailable`` when Janus does not answer.
 
 Server to client:
 
@@ -68,10 +75,11 @@ Server to client:
   Recoverable (the socket stays open, the room is unaffected, the message is dropped): ``bad-json``,
   ``bad-message`` (not an object, no type, a binary frame), ``unknown-type``, ``bad-field``, ``too-large``,
   ``rate-limited``, ``unknown-peer``, ``not-allowed`` (a route or a message the role may not use),
-  ``already-joined``.
+  ``already-joined``, ``not-live`` and ``janus-unavailable`` (``janus-token`` only).
 
   Fatal (sent, then the socket is closed with 1008): ``unknown-room``, ``wrong-role``, ``wrong-passcode``,
-  ``bad-token``, ``room-full``, ``not-joined-yet`` (a valid message other than join came first),
+  ``too-many-attempts`` (too many wrong passcodes from this address for this room lately), ``bad-token``,
+  ``room-full``, ``not-joined-yet`` (a valid message other than join came first),
   ``join-timeout``, ``too-many-sockets`` (from one client address, or in all: each socket holds a
   server thread), ``server-shutdown`` (a socket opened while the server stops).
 
@@ -149,7 +157,12 @@ class Ping:
     pass
 
 
-Message = Join | Signal | State | Leave | End | Ping
+@dataclass(frozen=True)
+class JanusToken:
+    pass
+
+
+Message = Join | Signal | State | Leave | End | Ping | JanusToken
 
 
 @dataclass(frozen=True)
@@ -232,6 +245,7 @@ _PARSERS = {
     "leave": lambda fields: Leave(),
     "end": lambda fields: End(),
     "ping": lambda fields: Ping(),
+    "janus-token": lambda fields: JanusToken(),
 }
 
 

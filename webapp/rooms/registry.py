@@ -10,7 +10,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
@@ -30,9 +30,14 @@ class RoomLimits:
     max_message_bytes: int = 64 * 1024  # one message; an SDP offer is a few KB
     max_meeting_size: int = 6  # participants: a full mesh sends each camera to every other one
     max_viewers: int = 50  # per broadcast: the presenter's browser uploads one stream per viewer
+    max_rooms: int = 1000  # live rooms in all: each is a little memory, kept up to vacancy_grace_s unused
     max_rooms_per_address: int = 20  # live rooms created from one client address
-    max_sockets_per_address: int = 200  # high: a classroom test opens many viewers from one machine
+    max_sockets_per_address: int = 60  # below max_sockets: one machine never holds every socket (Config)
     max_sockets: int = 120  # in all: each open socket holds a server thread (see Config.threads)
+    # Wrong passcodes one client address may try on one room within the window; then it is refused until
+    # the oldest failure leaves the window (a 4-digit passcode then takes days to guess from one machine).
+    max_passcode_failures: int = 5
+    passcode_failure_window_s: float = 60.0
     # Per socket and per peer it may signal: a presenter negotiates with every viewer at once, each
     # negotiation an offer, an answer and a few ICE candidates.
     messages_per_s: float = 50.0  # the token bucket's refill
@@ -101,6 +106,8 @@ class Room:
     passcode_digest: bytes | None
     vacant_since: float | None  # monotonic s; None while its presenter (or anyone, in a meeting) is in
     members: dict[str, Member] = field(default_factory=dict)
+    # Client address -> monotonic times of its recent wrong passcodes, oldest first.
+    passcode_failures: dict[str, deque[float]] = field(default_factory=dict)
 
     def info(self) -> RoomInfo:
         return RoomInfo(self.id, self.kind, self.passcode_digest is not None)
@@ -140,6 +147,7 @@ class _Outgoing:
 
     def __init__(self):
         self._channels: dict[int, Channel] = {}
+        self.ended: list[str] = []  # rooms this operation ended, for Registry.on_room_ended
 
     def send(self, member: Member, text: str) -> None:
         member.channel.send(text)
@@ -190,6 +198,11 @@ class Registry:
         self._shut_down = False
         self._reaper: threading.Thread | None = None
         self._stop_reaper = threading.Event()
+        self._end_listeners: list[Callable[[str], None]] = []
+
+    def on_room_ended(self, listener: Callable[[str], None]) -> None:
+        """Call listener(room_id) once a room has ended (any reason), outside the lock."""
+        self._end_listeners.append(listener)
 
     # ------------------------------------------------------------------ rooms
 
@@ -202,6 +215,9 @@ class Registry:
         with self._lock:
             if self._shut_down:
                 raise ProtocolError("server-shutdown", "The server is shutting down.")
+            if len(self._rooms) >= self.limits.max_rooms:
+                raise ProtocolError("server-full", f"The server has {len(self._rooms)} open rooms, the most it may "
+                                                   "have. Try again later.")
             live = sum(room.creator == creator for room in self._rooms.values())
             if live >= self.limits.max_rooms_per_address:
                 raise ProtocolError(
@@ -273,8 +289,8 @@ class Registry:
                 if not _matches(request.host_token, room.host_token_digest, room.salt):
                     raise ProtocolError("bad-token", "Only the page that created this broadcast can present it.")
             else:
-                if room.passcode_digest is not None and not _matches(request.passcode, room.passcode_digest, room.salt):
-                    raise ProtocolError("wrong-passcode", "The passcode is not right.")
+                if room.passcode_digest is not None:
+                    self._check_passcode(room, request.passcode, channel)
                 present, most = ((len(room.viewers()), self.limits.max_viewers) if request.role == "viewer"
                                  else (len(room.members), self.limits.max_meeting_size))
                 if present >= most:
@@ -345,6 +361,7 @@ class Registry:
             if member.room.is_member(member):
                 self._end_room(out, member.room, "presenter-ended")
         out.flush()
+        self._tell_ended(out.ended)
 
     # --------------------------------------------------------------- lifetime
 
@@ -358,6 +375,7 @@ class Registry:
             for room in stale:
                 self._end_room(out, room, "expired")
         out.flush()
+        self._tell_ended(out.ended)
         return [room.id for room in stale]
 
     def shutdown(self) -> None:
@@ -369,10 +387,12 @@ class Registry:
             for channel in channels:
                 channel.send(text)
                 channel.close(CLOSE_GOING_AWAY)
+            ended = list(self._rooms)
             self._rooms.clear()
         self._stop_reaper.set()
         for channel in channels:
             channel.flush()
+        self._tell_ended(ended)
 
     # --------------------------------------------------------------- internals
 
@@ -401,6 +421,31 @@ class Registry:
             out.close(member, CLOSE_NORMAL)
         room.members.clear()
         self._rooms.pop(room.id, None)
+        out.ended.append(room.id)
+
+    def _tell_ended(self, room_ids: list[str]) -> None:
+        for room_id in room_ids:
+            for listener in self._end_listeners:
+                listener(room_id)
+
+    def _check_passcode(self, room: Room, passcode: str | None, channel: Channel) -> None:
+        # Under the lock. An address past its failures is refused before the passcode is even looked at.
+        entry = self._sockets.get(id(channel))
+        address = entry[1] if entry else "unknown"
+        now = self._clock()
+        failures = room.passcode_failures.get(address, deque())
+        while failures and now - failures[0] >= self.limits.passcode_failure_window_s:
+            failures.popleft()
+        if len(failures) >= self.limits.max_passcode_failures:
+            wait_s = failures[0] + self.limits.passcode_failure_window_s - now
+            raise ProtocolError("too-many-attempts", f"Too many wrong passcodes from this address. "
+                                                     f"Try again in {max(1, round(wait_s))} s.")
+        if _matches(passcode, room.passcode_digest, room.salt):
+            room.passcode_failures.pop(address, None)
+            return
+        failures.append(now)
+        room.passcode_failures[address] = failures
+        raise ProtocolError("wrong-passcode", "The passcode is not right.")
 
     def _new_peer_id(self, room: Room) -> str:
         while (peer_id := secrets.token_urlsafe(PEER_ID_BYTES)) in room.members:

@@ -3,28 +3,72 @@
  *
  * Same parameters, callbacks and returned objects as startBroadcast / watchBroadcast; only the
  * media path differs. Our room socket (signalling.js) still carries presence: the passcode check,
- * the viewer count, `ended`, and one message of ours that Janus does not know about: the presenter
- * tells each viewer which Janus feed to subscribe to ({janus: {feed}}), when the viewer joins and
- * whenever the presenter publishes again. */
+ * the viewer count, `ended`, and two things Janus does not know about: each join of Janus's room
+ * needs a one-use credential the socket hands out ({type: 'janus-token'}: the server makes the room,
+ * and only the presenter's credential publishes; webapp/janus_rooms.py), and the presenter tells each
+ * viewer which Janus feed to subscribe to ({janus: {feed}}), when the viewer joins and whenever the
+ * presenter publishes again. The page never learns the Janus room's pin, and the server, not the
+ * page, destroys the room when the broadcast ends. */
 import { openSignalling, openViewerSignalling } from './signalling.js';
-import { openJanusSession } from './janus_client.js';
+import { openJanusSession, JanusError } from './janus_client.js';
 
 const JANUS_PATH = '/janus'; // where webapp/blueprints/janus_proxy.py forwards Janus's HTTP API
 const VIDEOROOM = 'janus.plugin.videoroom';
-const ROOM_EXISTS = 427; // JANUS_VIDEOROOM_ERROR_ROOM_EXISTS: a presenter publishing again
 const RETRY_FIRST_MS = 1000; // after a lost Janus session or a failed link, try again this soon
 const RETRY_MAX_MS = 8000; // backoff doubles up to this
 const ICE_FAILED_RETRY_MS = 4000; // a link that stays failed this long is built again
-// Room ids are URL-safe base64: 8 characters are 48 bits, an integer Janus keeps exactly (< 2^53).
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const ROOM_NUMBER_CHARS = 8;
-const BASE64_DIGIT = 64;
+const CREDENTIAL_TIMEOUT_MS = 10000; // the room socket answers at once; a lost answer is asked again
+// The room socket's refusals of a credential request (webapp/rooms/protocol.py): the join waits and retries.
+const CREDENTIAL_REFUSALS = new Set(['not-live', 'janus-unavailable', 'not-allowed']);
+// Statuses of the room socket (signalling.js) after which it is no longer joined.
+const SOCKET_GONE = new Set(['connecting', 'reconnecting', 'closed', 'failed', 'ended']);
 
-/** The Janus room number of one of our rooms: its id's first 48 bits. */
-export function janusRoomNumber(roomId) {
-  let number = 0;
-  for (const char of roomId.slice(0, ROOM_NUMBER_CHARS)) number = number * BASE64_DIGIT + BASE64URL.indexOf(char);
-  return number;
+/**
+ * Credentials for Janus joins, asked for on our room socket and answered in order.
+ * @param {(status: string, detail?) => void} onStatus  the page's; refusals of ours go to the asker instead.
+ */
+function janusCredentials(onStatus) {
+  const waiting = []; // {resolve, reject, timer}, oldest first
+  let joined = false; // the socket is in the room: a request before the join would be fatal to it
+
+  function next() {
+    const entry = waiting.shift();
+    if (entry) clearTimeout(entry.timer);
+    return entry;
+  }
+
+  return {
+    /** Resolves to a token for one join (the socket's role decides: publisher or subscriber). */
+    ask(signalling) {
+      return new Promise((resolve, reject) => {
+        if (!joined || !signalling.send({ type: 'janus-token' })) {
+          reject(new JanusError(0, 'not in the room yet'));
+          return;
+        }
+        const entry = { resolve, reject, timer: 0 };
+        entry.timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(entry), 1);
+          reject(new JanusError(0, `no credential within ${CREDENTIAL_TIMEOUT_MS} ms`));
+        }, CREDENTIAL_TIMEOUT_MS);
+        waiting.push(entry);
+      });
+    },
+    /** The handler of the socket's janus-token answers. */
+    answered(message) { next()?.resolve(message.token); },
+    /** The socket's onStatus, with the refusals of credential requests taken out. */
+    onStatus(status, detail) {
+      if (status === 'error' && CREDENTIAL_REFUSALS.has(detail?.code)) {
+        next()?.reject(new JanusError(detail.code, detail.message));
+        return;
+      }
+      if (status === 'joined') joined = true;
+      if (SOCKET_GONE.has(status)) {
+        joined = false;
+        while (waiting.length) next().reject(new JanusError(0, 'the room socket closed'));
+      }
+      onStatus(status, detail);
+    },
+  };
 }
 
 /** Calls `attempt` until it succeeds or `stop` is called, waiting longer after each failure. */
@@ -59,9 +103,9 @@ function trickleTo(pc, handle) {
  */
 export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, stream, onViewers, onStatus,
   janusUrl = JANUS_PATH }) {
-  const roomNumber = janusRoomNumber(room);
   const viewers = new Set(); // viewer peer ids in our room
-  let publication = null; // {session, handle, pc, feed, closed}
+  const credentials = janusCredentials(onStatus);
+  let publication = null; // {session, handle, pc, feed, room, closed}
   let ended = false;
   const retry = retrying(publish);
 
@@ -69,31 +113,30 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
     if (publication?.feed) signalling.signal(peerId, { janus: { feed: publication.feed } });
   }
 
-  function unpublish() {
+  function unpublish({ keepalive = false } = {}) {
     if (!publication) return;
     publication.closed = true;
     publication.pc?.close();
-    publication.session?.destroy();
+    publication.session?.destroy({ keepalive });
     publication = null;
   }
 
   async function publish() {
     unpublish();
-    const current = { closed: false, session: null, handle: null, pc: null, feed: null };
+    const current = { closed: false, session: null, handle: null, pc: null, feed: null, room: null };
     publication = current;
     try {
       const onLost = () => current === publication && retry.soon();
       current.session = await openJanusSession({ url: janusUrl, onLost });
       if (current.closed) return void current.session.destroy();
       current.handle = await current.session.attach(VIDEOROOM);
-      // The pin is our full room id: a viewer has it from the link, someone guessing the 48-bit room
-      // number does not. The secret (destroy, edit) is the host token only the presenter holds.
-      await current.handle.request({
-        request: 'create', room: roomNumber, permanent: false, is_private: true, publishers: 1,
-        secret: hostToken, pin: room,
-      }).catch((error) => { if (error.code !== ROOM_EXISTS) throw error; });
-      const joined = await current.handle.request({ request: 'join', ptype: 'publisher', room: roomNumber, pin: room });
+      // The server makes the room on our first credential and frees its one publisher slot on every
+      // one: a stale publication of ours (before a reload) is kicked out.
+      const token = await credentials.ask(signalling);
       if (current.closed) return;
+      const joined = await current.handle.request({ request: 'join', ptype: 'publisher', token });
+      if (current.closed) return;
+      current.room = joined.data.room;
       const pc = new RTCPeerConnection({ iceServers });
       current.pc = pc;
       for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
@@ -116,30 +159,24 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
     }
   }
 
-  async function endJanusRoom() {
+  function stopPublishing() {
+    // The server destroys the Janus room as the broadcast ends; the session goes now.
     retry.stop();
-    const ending = publication;
-    if (!ending?.handle) return unpublish();
-    // Destroying the room first tells Janus's subscribers at once; the session goes after it.
-    const destroyed = ending.handle.request({ request: 'destroy', room: roomNumber, secret: hostToken }, null,
-      { keepalive: true }).catch(() => {});
-    ending.closed = true;
-    ending.pc?.close();
-    publication = null;
-    await destroyed;
-    ending.session.destroy({ keepalive: true });
+    unpublish({ keepalive: true });
   }
 
   const signalling = openSignalling({
     url: signalUrl,
     join: { room, role: 'presenter', hostToken },
-    onStatus,
+    onStatus: credentials.onStatus,
     on: {
       joined(message) {
         viewers.clear();
         for (const peer of message.peers) if (peer.role === 'viewer') viewers.add(peer.peerId);
         for (const peerId of viewers) announce(peerId);
+        if (!publication) publish(); // first join: a credential needs the room socket joined
       },
+      'janus-token': credentials.answered,
       'peer-joined'(message) {
         if (message.peer.role === 'viewer') {
           viewers.add(message.peer.peerId);
@@ -154,22 +191,22 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
       },
       ended() {
         ended = true;
-        endJanusRoom();
+        stopPublishing();
       },
     },
   });
-
-  publish();
 
   return {
     /** The one link that carries the picture out: to Janus. */
     get viewerLinks() {
       return new Map(publication?.pc ? [['janus', { peerId: 'janus', pc: publication.pc }]] : []);
     },
+    /** The Janus room number, once published (tests ask Janus about it). */
+    get janusRoom() { return publication?.room ?? null; },
     /** End the broadcast for everyone. */
     end() {
       signalling.close({ end: true });
-      if (!ended) endJanusRoom();
+      if (!ended) stopPublishing();
       ended = true;
     },
     /** Test hook: drop the signalling socket as a network failure would. */
@@ -185,7 +222,7 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
  */
 export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus,
   janusUrl = JANUS_PATH }) {
-  const roomNumber = janusRoomNumber(room);
+  const credentials = janusCredentials(onStatus);
   let link = null; // {peerId, pc, feed, session, closed}
   let wanted = null; // {peerId, feed}: the presenter's last announcement
   let failedTimer = 0;
@@ -223,8 +260,10 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
       current.session = await openJanusSession({ url: janusUrl, onLost });
       if (current.closed) return void current.session.destroy();
       const handle = await current.session.attach(VIDEOROOM);
+      const token = await credentials.ask(signalling);
+      if (current.closed) return;
       const offered = await handle.request({
-        request: 'join', ptype: 'subscriber', room: roomNumber, pin: room, streams: [{ feed: current.feed }],
+        request: 'join', ptype: 'subscriber', token, streams: [{ feed: current.feed }],
       });
       if (current.closed) return;
       const pc = new RTCPeerConnection({ iceServers });
@@ -251,9 +290,10 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
     url: signalUrl,
     room,
     passcode,
-    onStatus,
+    onStatus: credentials.onStatus,
     onReconnecting: closeLink,
     on: {
+      'janus-token': credentials.answered,
       'peer-joined'() {
         // The presenter (re)joined: its announcement follows.
         wanted = null;

@@ -9,7 +9,7 @@ const RECONNECT_MAX_MS = 8000; // backoff doubles up to this
 const KEEPALIVE_MS = 20000; // a ping now and then keeps proxies from closing an idle socket
 const SERVER_CLOSE_WAIT_MS = 2000; // after leave/end, how long the server gets to close the socket itself
 // Errors after which joining again cannot help: the page tells the user and stops.
-const FATAL_CODES = new Set(['unknown-room', 'wrong-passcode', 'wrong-role', 'room-full', 'bad-token']);
+const FATAL_CODES = new Set(['unknown-room', 'wrong-passcode', 'too-many-attempts', 'wrong-role', 'room-full', 'bad-token']);
 
 /** ws:// or wss:// URL of a same-origin path (the page's own scheme decides). */
 export function socketUrl(path, loc = location) {

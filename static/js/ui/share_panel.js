@@ -12,6 +12,22 @@ import { bindCopyButton } from './copy_button.js';
 // sessionStorage (this tab only, survives a reload): the open broadcast, so a presenter who reloads
 // or whose tab crashed picks it up again and the class keeps its link.
 const RESUME_KEY = 'vbg.share.v1';
+// The link's QR code is drawn here, never fetched: the link may carry the passcode, which must not reach
+// the server or its logs (share_link.js).
+const QR_ERROR_CORRECTION = 'M'; // about 15% of the code may be lost: survives a smudged screen
+const QR_TYPE_AUTO = 0; // the smallest QR version that holds the link
+const QR_CELL = 4; // SVG units per module; the <img> scales the picture anyway
+const QR_QUIET_ZONE = 4 * QR_CELL; // the four blank modules around the code that scanners look for
+
+/** An SVG data: URL of the QR code of `text` (UTF-8, byte mode), drawn with the vendored qrcode-generator. */
+export function qrCodeUrl(qrcode, text) {
+  const code = qrcode(QR_TYPE_AUTO, QR_ERROR_CORRECTION);
+  // The library takes one character per byte: hand it the UTF-8 bytes so any text encodes as written.
+  code.addData(String.fromCharCode(...new TextEncoder().encode(text)), 'Byte');
+  code.make();
+  const svg = code.createSvgTag({ cellSize: QR_CELL, margin: QR_QUIET_ZONE, scalable: true });
+  return `data:image/svg+xml,${encodeURIComponent(svg)}`;
+}
 
 /** Text for the number of viewers. */
 export function viewersText(count) {
@@ -21,7 +37,7 @@ export function viewersText(count) {
 
 /**
  * @param {{studio, config, message}} options  studio: from startStudio (outputStream, onCameraChange);
- *   config: the page's client config (signalUrl); message: the page's message box.
+ *   config: the page's client config (signalUrl, qrcodeModuleUrl); message: the page's message box.
  */
 export function bindSharePanel({ studio, config, message }) {
   const $ = (id) => document.getElementById(id);
@@ -35,6 +51,7 @@ export function bindSharePanel({ studio, config, message }) {
   const viewers = $('share-viewers');
   const share = { state: 'idle', room: null, link: null, viewers: 0, broadcast: null, microphone: null, passcode: '' };
   window.vbg.share = share;
+  let qrLibrary = null; // the import of qrcode-generator, started the first time a link is shown
 
   function refreshStartButton(running) {
     startButton.disabled = !running || share.state === 'starting';
@@ -44,7 +61,13 @@ export function bindSharePanel({ studio, config, message }) {
   function showLink() {
     share.link = roomLink(share.url, includePasscode.checked ? share.passcode : '');
     linkInput.value = share.link;
-    $('share-qr').src = `/qr.svg?text=${encodeURIComponent(share.link)}`;
+    drawQrCode(share.link);
+  }
+
+  async function drawQrCode(link) {
+    qrLibrary ??= import(config.qrcodeModuleUrl);
+    const { default: qrcode } = await qrLibrary;
+    if (share.link === link) $('share-qr').src = qrCodeUrl(qrcode, link); // not a link replaced meanwhile
   }
 
   function savedBroadcast() {
