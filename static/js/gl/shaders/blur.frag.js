@@ -7,17 +7,16 @@ precision highp float;
 uniform sampler2D u_source;   // FIRST_PASS: camera frame; else: first pass output (rgb sum, weight)
 uniform sampler2D u_mask;     // refined person probability
 uniform vec2 u_step;          // uv distance between taps along the blur direction
-uniform float u_falloff;      // 1 / (2 sigma^2), sigma in taps
+uniform float u_weights[BLUR_TAPS + 1]; // Gaussian weight of tap |i|, normalised over all taps
 in vec2 v_uv;
 out vec4 outValue;
 
 void main() {
   vec4 sum = vec4(0.0);
-  float norm = 0.0;
   for (int i = -BLUR_TAPS; i <= BLUR_TAPS; i++) {
-    float t = float(i);
-    float weight = exp(-t * t * u_falloff);
-    vec2 at = v_uv + t * u_step;
+    // Weights come from a uniform: an exp() per tap per pixel costs more than the fetch in software GL.
+    float weight = u_weights[i < 0 ? -i : i];
+    vec2 at = v_uv + float(i) * u_step;
 #ifdef FIRST_PASS
 #ifdef USE_MASK
     float background = 1.0 - texture(u_mask, at).r;
@@ -28,8 +27,7 @@ void main() {
 #else
     sum += weight * texture(u_source, at);
 #endif
-    norm += weight;
   }
-  outValue = sum / norm;
+  outValue = sum;
 }
 `;

@@ -4,7 +4,7 @@
  *    snaps to the real silhouette instead of a blurry 256x144 one;
  * 2. temporal smoothing whose strength follows motion: strong where the picture is still (no
  *    flicker), none where it moves (no ghost trailing the person);
- * 3. on the deadline path only (u_distrustChange = 1: this frame's own mask is late and the mask is
+ * 3. on the deadline path only (the DISTRUST variant: this frame's own mask is late and the mask is
  *    an older frame's), every pixel within DISTRUST_RADIUS model texels of a change since the mask's
  *    frame is not person: whatever moved there since (the room behind a person who moved away)
  *    shows the background, never the raw camera. */
@@ -21,7 +21,6 @@ uniform float u_temporalKeep;      // weight of the previous mask where nothing 
 uniform vec2 u_motionRange;        // luma change (0..1) from which smoothing fades out to none
 uniform float u_hasPrevious;       // 0 on the first frame after a (re)start
 uniform sampler2D u_segmentedSmall; // the frame the mask was computed from, at model size
-uniform float u_distrustChange;    // 1 on the deadline path, else 0
 uniform float u_changeThreshold;   // luma change (0..1) that counts as changed on the deadline path
 in vec2 v_uv;
 out vec4 outValue;
@@ -49,7 +48,8 @@ void main() {
   float motion = abs(dot(texture(u_guideSmall, v_uv).rgb - texture(u_previousSmall, v_uv).rgb, LUMA));
   float keep = u_hasPrevious * u_temporalKeep * (1.0 - smoothstep(u_motionRange.x, u_motionRange.y, motion));
   float person = mix(mask, texture(u_previousMask, v_uv).r, keep);
-  if (u_distrustChange > 0.5) {
+#ifdef DISTRUST
+  {
     float changed = 0.0;
     for (int y = -DISTRUST_RADIUS; y <= DISTRUST_RADIUS; y++) {
       for (int x = -DISTRUST_RADIUS; x <= DISTRUST_RADIUS; x++) {
@@ -60,6 +60,7 @@ void main() {
     }
     person *= 1.0 - changed;
   }
+#endif
   outValue = vec4(person, 0.0, 0.0, 1.0);
 }
 `;

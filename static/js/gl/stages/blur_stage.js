@@ -7,11 +7,14 @@ import { bindTexture, createRenderTarget } from '../render_target.js';
 
 const TAPS_EACH_SIDE = 6; // 13 taps per direction
 const SIGMA_TAPS = 2; // taps span +-3 sigma
-// Blur strengths as the size of the blur target relative to the model-size frame: each halving
-// doubles the radius in camera pixels at the same tap count.
+// Blur strengths: the size of the blur target relative to the model-size frame, and the distance
+// between taps in that target's texels. Sigma in camera pixels (at 640 wide, model 256 wide) =
+// SIGMA_TAPS * stepTexels * 2.5 / scale: light 5, strong 12.5, privacy 30. Light and strong run at
+// the smallest target where the taps still cover every model-size texel (step <= 1 source texel for
+// light): software GL pays per pixel, and the 256x144 light blur was a third of a frame's GPU time.
 export const BLUR_LEVELS = Object.freeze({
-  light: { scale: 1, stepTexels: 1 },
-  strong: { scale: 0.5, stepTexels: 1.25 },
+  light: { scale: 0.5, stepTexels: 0.5 },
+  strong: { scale: 0.25, stepTexels: 0.625 },
   // Fail-closed blur: nobody is recognisable through it.
   privacy: { scale: 0.25, stepTexels: 1.5 },
 });
@@ -27,14 +30,18 @@ export function buildBlurStage(context, { width, height }) {
     const h = Math.max(8, Math.round(height * level.scale));
     targets[name] = [createRenderTarget(gl, w, h, 'rgba16f'), createRenderTarget(gl, w, h, 'rgba16f')];
   }
-  const falloff = 1 / (2 * SIGMA_TAPS * SIGMA_TAPS);
+  // Gaussian weights of taps 0..TAPS_EACH_SIDE, normalised so all 2*TAPS+1 taps sum to 1.
+  const weights = new Float32Array(TAPS_EACH_SIDE + 1);
+  for (let i = 0; i <= TAPS_EACH_SIDE; i += 1) weights[i] = Math.exp(-(i * i) / (2 * SIGMA_TAPS * SIGMA_TAPS));
+  const total = weights.reduce((sum, weight, i) => sum + (i === 0 ? weight : 2 * weight), 0);
+  for (let i = 0; i <= TAPS_EACH_SIDE; i += 1) weights[i] /= total;
 
   function run(pass, source, mask, target, stepX, stepY) {
     pass.use();
     bindTexture(gl, pass.uniforms.u_source, source, 0);
     if (pass.uniforms.u_mask) bindTexture(gl, pass.uniforms.u_mask, mask, 1);
     gl.uniform2f(pass.uniforms.u_step, stepX, stepY);
-    gl.uniform1f(pass.uniforms.u_falloff, falloff);
+    gl.uniform1fv(pass.uniforms.u_weights, weights);
     pass.draw(target);
   }
 

@@ -22,13 +22,21 @@ const DISTRUST_RADIUS = 2;
 
 export function buildRefineStage(context) {
   const { gl } = context;
-  const passes = new Map(); // JBU radius -> compiled pass, built on first use of a quality tier
+  // JBU radius -> {normal, distrust} passes, built on first use of a quality tier: both at once, so
+  // the deadline path never compiles a program mid-run. Variants, not a uniform branch: software GL
+  // runs both sides of a branch.
+  const passes = new Map();
   let output = createRenderTarget(gl, 1, 1, 'r16f');
   let previous = createRenderTarget(gl, 1, 1, 'r16f');
   let hasPrevious = 0;
 
   function passFor(radius) {
-    if (!passes.has(radius)) passes.set(radius, createPass(context, refineFragment, { JBU_RADIUS: radius, DISTRUST_RADIUS }));
+    if (!passes.has(radius)) {
+      passes.set(radius, {
+        normal: createPass(context, refineFragment, { JBU_RADIUS: radius }),
+        distrust: createPass(context, refineFragment, { JBU_RADIUS: radius, DISTRUST: 1, DISTRUST_RADIUS }),
+      });
+    }
     return passes.get(radius);
   }
 
@@ -46,16 +54,16 @@ export function buildRefineStage(context) {
         previous.resize(width, height);
         hasPrevious = 0;
       }
-      const pass = passFor(jbuRadius);
+      const variants = passFor(jbuRadius);
+      const pass = distrustChange ? variants.distrust : variants.normal;
       pass.use();
       bindTexture(gl, pass.uniforms.u_mask, mask, 0);
       bindTexture(gl, pass.uniforms.u_guideSmall, guideSmall, 1);
       bindTexture(gl, pass.uniforms.u_previousSmall, previousSmall, 2);
       bindTexture(gl, pass.uniforms.u_camera, camera, 3);
       bindTexture(gl, pass.uniforms.u_previousMask, previous.texture, 4);
-      bindTexture(gl, pass.uniforms.u_segmentedSmall, segmentedSmall, 5);
-      gl.uniform1f(pass.uniforms.u_distrustChange, distrustChange ? 1 : 0);
-      gl.uniform1f(pass.uniforms.u_changeThreshold, DISTRUST_CHANGE_THRESHOLD);
+      if (distrustChange) bindTexture(gl, pass.uniforms.u_segmentedSmall, segmentedSmall, 5);
+      if (distrustChange) gl.uniform1f(pass.uniforms.u_changeThreshold, DISTRUST_CHANGE_THRESHOLD);
       gl.uniform2f(pass.uniforms.u_maskTexel, 1 / maskWidth, 1 / maskHeight);
       gl.uniform1f(pass.uniforms.u_rangeFalloff, 1 / (2 * RANGE_SIGMA * RANGE_SIGMA));
       gl.uniform1f(pass.uniforms.u_temporalKeep, TEMPORAL_KEEP);
@@ -65,7 +73,10 @@ export function buildRefineStage(context) {
       hasPrevious = 1;
     },
     cleanUp() {
-      for (const pass of passes.values()) pass.cleanUp();
+      for (const { normal, distrust } of passes.values()) {
+        normal.cleanUp();
+        distrust.cleanUp();
+      }
       output.cleanUp();
       previous.cleanUp();
     },
