@@ -18,6 +18,7 @@ uniform sampler2D u_previousMask;  // last output of this pass
 uniform vec2 u_maskTexel;          // 1 / model size
 uniform float u_rangeFalloff;      // 1 / (2 sigma_r^2), sigma_r in 0..1 colour units
 uniform float u_temporalKeep;      // weight of the previous mask where nothing moves, 0..1
+uniform float u_temporalRaiseLimit; // how far smoothing may raise the person probability above this frame's mask
 uniform vec2 u_motionRange;        // luma change (0..1) from which smoothing fades out to none
 uniform float u_hasPrevious;       // 0 on the first frame after a (re)start
 uniform sampler2D u_segmentedSmall; // the frame the mask was computed from, at model size
@@ -47,7 +48,10 @@ void main() {
 
   float motion = abs(dot(texture(u_guideSmall, v_uv).rgb - texture(u_previousSmall, v_uv).rgb, LUMA));
   float keep = u_hasPrevious * u_temporalKeep * (1.0 - smoothstep(u_motionRange.x, u_motionRange.y, motion));
-  float person = mix(mask, texture(u_previousMask, v_uv).r, keep);
+  // Smoothing may lower the person probability freely, but raise it only a little above this frame's
+  // mask: where the luma barely changed because the room behind resembles the person that just moved
+  // away (dark hair before a dark shelf), carrying the old mask over would show the room.
+  float person = min(mix(mask, texture(u_previousMask, v_uv).r, keep), mask + u_temporalRaiseLimit);
 #ifdef DISTRUST
   {
     float changed = 0.0;

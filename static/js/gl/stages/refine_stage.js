@@ -9,6 +9,10 @@ import { bindTexture, createRenderTarget } from '../render_target.js';
 const RANGE_SIGMA = 0.1;
 // Where nothing moves, 70% of the previous mask carries over: edges settle over ~3 frames.
 const TEMPORAL_KEEP = 0.7;
+// Smoothing never raises a pixel's person probability by more than this over this frame's mask:
+// 0.15 keeps a background pixel (mask < 0.2) below the feather's start (0.35, composite_stage.js), so
+// the room never shows through smoothing, while edge pixels hovering around 0.5 still settle.
+const TEMPORAL_RAISE_LIMIT = 0.15;
 // Luma change per frame (0..1) from which smoothing fades out: below 0.02 is sensor noise, above
 // 0.08 the person moved and the new mask must win at once.
 const MOTION_RANGE = [0.02, 0.08];
@@ -67,6 +71,7 @@ export function buildRefineStage(context) {
       gl.uniform2f(pass.uniforms.u_maskTexel, 1 / maskWidth, 1 / maskHeight);
       gl.uniform1f(pass.uniforms.u_rangeFalloff, 1 / (2 * RANGE_SIGMA * RANGE_SIGMA));
       gl.uniform1f(pass.uniforms.u_temporalKeep, TEMPORAL_KEEP);
+      gl.uniform1f(pass.uniforms.u_temporalRaiseLimit, TEMPORAL_RAISE_LIMIT);
       gl.uniform2f(pass.uniforms.u_motionRange, MOTION_RANGE[0], MOTION_RANGE[1]);
       gl.uniform1f(pass.uniforms.u_hasPrevious, hasPrevious);
       pass.draw(output);
