@@ -3,6 +3,7 @@ pages that fail the test on any console error, page error or request to another 
 import base64
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,14 +237,14 @@ def share_browser(playwright_driver, share_clip):
     running.close()
 
 
-@pytest.fixture
-def new_page(share_browser):
-    """new_page(url, init_script=None) -> WatchedPage in its own context (own storage, like another
-    person's laptop), failing the test on any console or page error."""
+@contextmanager
+def page_opener(browser):
+    """open(url, expect_errors=False, init_script=None) -> WatchedPage in its own context of BROWSER (own
+    storage, like another person's laptop); at exit, fails on any console or page error they had."""
     watched_pages = []
 
     def _open(url, expect_errors=False, init_script=None):
-        context = share_browser.new_context(viewport={"width": 1280, "height": 800})
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
         if init_script:
             context.add_init_script(init_script)
         watched = watch(context.new_page())
@@ -255,3 +256,10 @@ def new_page(share_browser):
     yield _open
     for watched in watched_pages:
         watched.assert_clean()
+
+
+@pytest.fixture
+def new_page(share_browser):
+    """new_page(url, init_script=None) -> WatchedPage (page_opener) in the shared sharing browser."""
+    with page_opener(share_browser) as _open:
+        yield _open
