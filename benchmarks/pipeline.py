@@ -156,6 +156,7 @@ RUNS = (
 )
 COLOUR = "#ff00ff"  # the flat background of the output-quality runs
 STILL_IOU_NOISE = 0.002  # IoU run to run on the still and talk phases: "no lower" allows this much
+FPS_NOISE = 0.03  # processed fps run to run on this machine: "not lower" allows this much
 
 
 # ---------------------------------------------------------------- pure analysis (unit-tested)
@@ -832,8 +833,9 @@ def targets(runs: dict) -> list[dict]:
             a, b = _phase(on, kind, "iou"), _phase(before, kind, "iou")
             check(f"mask IoU, {kind}: no lower than ?sync=0 (points)", None if a is None or b is None else round(100 * (a - b), 2),
                   0, a is not None and b is not None and a >= b - STILL_IOU_NOISE)
-        check("processed fps, not lower than ?sync=0 (ratio)", round(on["processed_fps"] / before["processed_fps"], 3), 1.0,
-              on["processed_fps"] >= 0.97 * before["processed_fps"])
+        check(f"processed fps ÷ ?sync=0's, not lower (within {FPS_NOISE:.0%} run-to-run noise)",
+              round(on["processed_fps"] / before["processed_fps"], 3), round(1 - FPS_NOISE, 2),
+              on["processed_fps"] >= (1 - FPS_NOISE) * before["processed_fps"])
     if colour:
         worst = max((_phase(colour, k, "leak") or 0) for k in PHASE_ORDER)
         check("raw-room leak, worst phase (% of near-person background)", round(100 * worst, 2), 0.2, worst <= 0.002)

@@ -125,7 +125,7 @@ def test_targets_are_issue_10s():
     assert met["processed fps ÷ camera fps (light blur)"] == (0.92, True)
     assert met["p95 added latency (ms)"] == (60.0, True)
     assert met["mask IoU, still: no lower than ?sync=0 (points)"] == (-0.5, False)
-    assert met["processed fps, not lower than ?sync=0 (ratio)"] == (0.982, True)
+    assert met["processed fps ÷ ?sync=0's, not lower (within 3% run-to-run noise)"] == (0.982, True)
     assert met["raw-room leak, worst phase (% of near-person background)"] == (0.1, True)
     assert met["still-phase flicker ÷ MediaPipe landscape's"] == (0.8, True)
     runs["ours"] = _run(0.5, 90.0, 0.9, 0.5, lag=-2, age=24.0, ambiguous=True)
