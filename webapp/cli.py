@@ -67,7 +67,7 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--max-sockets-per-address", type=_checked(positive_int),
                        help="open room sockets from one client address, below the room sockets the threads "
                             "allow (env VBG_MAX_SOCKETS_PER_ADDRESS, default "
-                            f"{SOCKETS_PER_ADDRESS_SHARE:.0%}% of them: {Config.from_env({}).sockets_per_address()} "
+                            f"{SOCKETS_PER_ADDRESS_SHARE:.0%} of them: {Config.from_env({}).sockets_per_address()} "
                             f"with {DEFAULT_THREADS} threads)")
     serve.add_argument("--messages-per-s", type=_checked(positive_float),
                        help="messages a room socket may send per second and per peer "
@@ -81,6 +81,10 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--janus-url", type=_checked(http_url), metavar="URL",
                        help="Janus's HTTP API, which this server proxies at /janus for the browsers "
                             f"(env VBG_JANUS_URL, default {DEFAULT_JANUS_URL})")
+    serve.add_argument("--max-janus-sessions-per-address", type=_checked(positive_int),
+                       help="Janus sessions (each a long poll) one client address may hold with --sfu janus, below "
+                            "the Janus sessions the threads allow (env VBG_MAX_JANUS_SESSIONS_PER_ADDRESS, default: "
+                            "the room sockets per address)")
     serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
 
 
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_rooms=args.max_rooms, max_rooms_per_address=args.max_rooms_per_address,
                 max_sockets_per_address=args.max_sockets_per_address, messages_per_s=args.messages_per_s,
                 message_burst=args.message_burst, sfu=args.sfu, janus_url=args.janus_url,
+                max_janus_sessions_per_address=args.max_janus_sessions_per_address,
             )
         except ValueError as exc:
             parser.error(str(exc))

@@ -119,6 +119,22 @@ def test_one_address_never_gets_every_room_socket(threads, sfu):
     assert 1 <= limits.max_sockets_per_address < limits.max_sockets <= threads - HTTP_RESERVED_THREADS
 
 
+@given(threads=st.integers(min_value=MIN_THREADS, max_value=4096))
+def test_one_address_never_gets_every_janus_session(threads):
+    limits = Config(threads=threads, sfu="janus").janus_limits()
+    assert 1 <= limits.max_sessions_per_address < limits.max_sessions
+
+
+def test_a_janus_per_address_limit_at_the_capacity_is_refused(capsys):
+    with pytest.raises(ValueError, match="Janus sessions"):
+        Config.from_env(environ={"VBG_SFU": "janus", "VBG_MAX_JANUS_SESSIONS_PER_ADDRESS": "60"})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--sfu", "janus", "--max-janus-sessions-per-address", "500"])
+    assert exit_info.value.code == 2 and "Janus sessions" in capsys.readouterr().err
+    assert Config.from_env(environ={"VBG_SFU": "janus", "VBG_MAX_JANUS_SESSIONS_PER_ADDRESS": "59"}).janus_limits() \
+        .max_sessions_per_address == 59
+
+
 def test_the_default_per_address_share_follows_the_threads():
     assert Config().room_limits().max_sockets_per_address == 60  # of 120 room sockets, 128 threads
     assert Config.from_env(environ={"VBG_THREADS": "48"}).room_limits().max_sockets_per_address == 20
