@@ -39,9 +39,6 @@ export function createFrameRing(context, { width, height }) {
       }
       slot.camera.update(video);
     },
-    forget() {
-      for (const slot of slots) slot.serial = 0;
-    },
     cleanUp() {
       for (const slot of slots) {
         slot.camera.cleanUp();
