@@ -50,6 +50,11 @@ def read_records(page) -> dict:
     return page.evaluate(READ_RECORDS)
 
 
+def read_arrays(page) -> dict:
+    """read_records with every per-frame and per-mask list as a numpy array."""
+    return {key: np.asarray(value) if isinstance(value, list) else value for key, value in read_records(page).items()}
+
+
 def read_planes(page, name: str, count: int, model_size: tuple[int, int]) -> np.ndarray:
     """The first COUNT model-size planes of records[NAME] ('masks' or 'alphas'): (count, h, w) uint8."""
     width, height = model_size

@@ -22,6 +22,7 @@ from scipy import ndimage
 import e2e_tests.test_pipeline as pipeline_tests  # a module, so its tests are not collected twice here
 from clips.build import FRAME_CODE_BITS, FRAME_CODE_BLOCK_FRACTION, ClipSpec, build_clip, parse_script
 from clips.y4m import read_y4m
+from e2e_tests.bench_probe import read_arrays
 from e2e_tests.conftest import AUTO_ACCEPT_CAMERA_ARGS, BASE_ARGS, CHROMIUM, CLIP_FPS, FAKE_CAMERA_ARGS, page_opener, wait_until
 from e2e_tests.network import LOOPBACK_ONLY, WEBRTC_LOOPBACK_ARGS
 from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, frames_advance, present, remote_picture, start_camera
@@ -248,12 +249,6 @@ RECORD_BACKEND_SWITCH = """() => document.getElementById('backend-select').addEv
   window.__backendSwitch = { at: performance.now(), masks: window.vbg.bench.records.maskCount };
 }, { once: true })"""
 
-# The probe's records these tests judge (bench_probe.read_records reads them all, masks included).
-READ_FRAMES = """() => {
-  const r = window.vbg.bench.records, n = r.count, pick = (a) => Array.from(a.subarray(0, n));
-  return { finishedAt: pick(r.finishedAt), maskSerial: pick(r.maskSerial), personVisible: pick(r.personVisible) };
-}"""
-
 
 class _Room:
     """The room behind the person in a clip, and how much of a picture shows it raw."""
@@ -345,11 +340,6 @@ def _in_second_sway(presenter) -> bool:
     return STILL_FRAMES + MOVE_FRAMES // 2 <= _clip_frame(presenter) < LOOP_FRAMES
 
 
-def _frames(presenter) -> dict:
-    """The presenter's probe records READ_FRAMES names, as arrays."""
-    return {key: np.asarray(value) for key, value in presenter.evaluate(READ_FRAMES).items()}
-
-
 def _assert_viewer_never_saw_the_room(shares):
     worst = max(shares)
     assert worst < RAW_ROOM_MAX, (f"the viewer saw the raw room in {worst:.0%} of the picture "
@@ -374,7 +364,7 @@ def test_a_worker_error_while_idle_blurs_from_the_next_frame_until_a_replacement
     shares = _watch_viewer(viewer, room, lambda: _in_second_sway(presenter))  # the fault stays set meanwhile
     cleared_at = presenter.evaluate("() => { window.vbg.setFault(null); return performance.now(); }")
     watch = presenter.evaluate("window.__faultWatch")
-    records = _frames(presenter)
+    records = read_arrays(presenter)
 
     assert watch["failedAt"] is not None, (f"no failure was counted after the worker's error (the viewer "
                                            f"saw the raw room in up to {max(shares):.0%} of the picture)")
@@ -416,7 +406,7 @@ def test_switching_the_backend_during_motion_blurs_until_the_new_segmenter_answe
     switch = wait_until(presenter, "window.__backendSwitch", MEDIA_TIMEOUT_S)
     shares = _watch_viewer(viewer, room, lambda: presenter.evaluate(
         f"window.vbg.bench.records.maskCount > {switch['masks']} && window.vbg.stats.personVisible"))
-    records = _frames(presenter)
+    records = read_arrays(presenter)
 
     judged = (records["finishedAt"] > switch["at"]) & (records["maskSerial"] < switch["masks"])
     assert judged.sum() >= MIN_JUDGED_FRAMES, f"only {judged.sum()} frames composited while the model reloaded"
@@ -438,7 +428,7 @@ def test_a_mask_in_flight_at_stop_camera_is_never_used_after_enable_camera(serve
     page.get_by_role("button", name="Enable camera").click()
     wait_until(page, f"window.vbg.bench.records.maskCount > {before['masks'] + 2} && window.vbg.stats.personVisible",
                PAGE_TIMEOUT_S)
-    records = _frames(page)
+    records = read_arrays(page)
 
     after = slice(before["frames"], None)
     visible, serial = records["personVisible"][after] == 1, records["maskSerial"][after]

@@ -16,9 +16,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from benchmarks.pipeline import NEAR_PERSON_PX, FLICKER_BAND_PX, downscale_truth, edge_bands, output_quality, rings_around
-from clips.build import ClipInfo, ClipSpec, build_clip, parse_script
-from e2e_tests.bench_probe import CompositedWith, read_planes, read_records
+from benchmarks.pipeline import (
+    FLICKER_BAND_PX, NEAR_PERSON_PX, downscale_truth, edge_bands, output_quality, phase_of_codes, rings_around,
+)
+from clips.build import ClipSpec, build_clip, parse_script
+from e2e_tests.bench_probe import CompositedWith, read_arrays, read_planes
 from e2e_tests.conftest import wait_until
 from e2e_tests.test_pipeline import start_page
 
@@ -55,15 +57,7 @@ def _record(open_page, server, clip, query: str):
     page.evaluate("window.vbg.bench.reset()")
     wait_until(page, f"window.vbg.bench.records.count >= {MEASURED_FRAMES}", RUN_TIMEOUT_S)
     page.click("#stop-camera")
-    records = read_records(page)
-    return page, {key: np.asarray(value) if isinstance(value, list) else value for key, value in records.items()}
-
-
-def _phase_of(info: ClipInfo, codes: np.ndarray) -> np.ndarray:
-    kinds = np.full(len(codes), "", object)
-    for phase in info.phases:
-        kinds[(codes >= phase.start) & (codes < phase.end)] = phase.kind
-    return kinds
+    return page, read_arrays(page)
 
 
 def _fast_leak(page, server, clip, records) -> float:
@@ -76,7 +70,7 @@ def _fast_leak(page, server, clip, records) -> float:
     valid = (codes >= 0) & (codes < info.frames)
     quality = output_quality(alphas[valid], codes[valid], truth, rings_around(truth, NEAR_PERSON_PX * scale),
                              edge_bands(truth, FLICKER_BAND_PX * scale))
-    fast = _phase_of(info, codes[valid]) == "fast"
+    fast = phase_of_codes(codes[valid], info.phases) == "fast"
     assert fast.sum() > 10, f"only {fast.sum()} fast-phase frames recorded"
     return float(quality["leak"][fast].mean())
 
@@ -107,7 +101,7 @@ def test_every_frame_is_composited_with_its_own_mask_or_one_the_gate_proved(serv
     # loaded machine may take now and then; never the old unsynchronised path or the privacy blur.
     other = ~(own | proven | (how == CompositedWith.DEADLINE))
     assert not other.any(), f"frames composited otherwise: {sorted(set(how[other].tolist()))}"
-    moving = np.isin(_phase_of(info, codes), ["move", "fast"])
+    moving = np.isin(phase_of_codes(codes, info.phases), ["move", "fast"])
     assert own[moving].mean() > 0.5, f"only {own[moving].mean():.0%} of moving frames had their own mask"
 
 

@@ -46,13 +46,9 @@ export function createMotionGate(options = {}) {
     /** Decide for this frame; `measure` is {changedInBand, bandArea} or null without a mask;
      * `maskAgeMs`: how long ago the mask's frame was taken. */
     shouldRun(measure, maskAgeMs = 0) {
-      let run = true;
-      if (gate.enabled && measure && measure.bandArea > 0) {
-        gate.lastChangedFraction = measure.changedInBand / measure.bandArea;
-        run = gate.lastChangedFraction > settings.runAboveChangedFraction
-          || skippedInARow >= settings.maxSkippedFrames
-          || maskAgeMs >= settings.maxMaskAgeMs;
-      }
+      const run = !gate.fits(measure)
+        || skippedInARow >= settings.maxSkippedFrames
+        || maskAgeMs >= settings.maxMaskAgeMs;
       skippedInARow = run ? 0 : skippedInARow + 1;
       gate.state = run ? 'running' : 'skipping';
       record(!run);
