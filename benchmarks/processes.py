@@ -9,22 +9,25 @@ import numpy as np
 SAMPLE_INTERVAL_S = 0.1  # /proc CPU samples: 10 per 3-s phase at the very least
 
 
+def _stat(pid: int | str) -> tuple[int, str, float] | None:
+    """(parent pid, command name, CPU seconds) of one process from /proc/PID/stat; None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[1] = ppid, fields[11] = utime, fields[12] = stime (proc(5), counting from "state")
+    return int(fields[1]), name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _proc_table() -> dict[int, tuple[int, str, float]]:
     """{pid: (parent pid, command name, CPU seconds)} from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
     table = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        # fields[1] = ppid, fields[11] = utime, fields[12] = stime (proc(5), counting from "state")
-        table[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+        if entry.name.isdigit() and (row := _stat(entry.name)) is not None:
+            table[int(entry.name)] = row
     return table
 
 
@@ -112,10 +115,15 @@ def browser_pid(marker: str) -> int | None:
     return None
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds of one process, all its threads (a server such as Janus); 0 once it has gone."""
+    own = _stat(pid)
+    return own[2] if own else 0.0
+
+
 def browser_cpu_seconds(pid: int) -> float:
     """CPU seconds of one browser: its own process and every Chromium process below it."""
-    own = _proc_table().get(pid)
-    return (own[2] if own else 0.0) + chromium_cpu_seconds(pid)
+    return process_cpu_seconds(pid) + chromium_cpu_seconds(pid)
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:

@@ -62,7 +62,7 @@ def remote_picture(page, selector) -> np.ndarray:
 
 def drop_and_rejoin(viewer):
     """Cut a live viewer's signalling as a network failure would; it must come back live by itself."""
-    viewer.evaluate("window.vbg.viewer.dropForTest()")
+    viewer.evaluate("window.vbg.viewer.dropConnection()")
     wait_until(viewer, "window.vbg.state === 'reconnecting'", MEDIA_TIMEOUT_S)
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     frames_advance(viewer)

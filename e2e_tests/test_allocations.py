@@ -51,10 +51,11 @@ SETTINGS = {"mode": "blur", "blurLevel": "light", "colour": "#ff00ff", "imageId"
 WARM_UP_FRAMES = 60  # composited frames: first masks in, refinement history settled
 PHASE_FRAMES = 200  # composited frames in each background: 600 in all
 SWITCHES = ("Colour", "Aurora")  # from blur, the radio buttons' names
-# Choosing a picture uploads it into the background texture once (texImage2D: a new picture may
-# have a new size). Blur and colour allocate nothing.
-ALLOWED_GROWTH = {"texImage2D": 1}
-IMAGE_UPLOAD_FUNCTION = "setImage"  # background_stage.js: the one place that upload may come from
+# Choosing a picture uploads it into the background texture: storage is allocated again (texImage2D)
+# only for a picture of a new size, at most once per choice; the same size is overwritten in place.
+# Blur and colour allocate nothing.
+ALLOWED_GROWTH = {"texImage2D": 1}  # at most
+IMAGE_UPLOAD_FUNCTION = "uploadPicture"  # background_stage.js: the one place that upload may come from
 # Software WebGL on a shared 2-core machine runs ~5-15 composited frames per second.
 RUN_TIMEOUT_S = 120  # per background
 PAGE_TIMEOUT_S = 120
@@ -108,7 +109,8 @@ def test_no_gpu_allocation_per_frame_after_warm_up(server, open_page, still_then
     traces = page.evaluate("window.__glAllocations.traces")
     stats_after = page.evaluate("window.vbg.stats")
     growth = {name: after[name] - before[name] for name in after if after[name] != before[name]}
-    assert growth == ALLOWED_GROWTH, f"allocations after warm-up: {growth}\n\n" + "\n\n".join(traces)
+    allowed = all(count <= ALLOWED_GROWTH.get(name, 0) for name, count in growth.items())
+    assert allowed, f"allocations after warm-up: {growth}\n\n" + "\n\n".join(traces)
     assert all(IMAGE_UPLOAD_FUNCTION in trace for trace in traces), "\n\n".join(traces)
     # Both gate paths ran while counting: frames that segmented and frames the gate skipped.
     assert stats_after["segmentations"] > stats_before["segmentations"], (stats_before, stats_after)

@@ -270,10 +270,11 @@ def test_stats_overlay_writes_at_most_four_times_a_second(server, open_page):
       await new Promise((resolve) => setTimeout(resolve, 50));
       return { first, gate, burst, later: element.querySelector('[data-stat=fps] dd').textContent };
     }""")
-    # 200 updates in one burst write the DOM once (one mutation per row at most), with the first sample.
+    # 200 updates in one burst write the DOM once (one mutation per row at most: 3 plain rows and 5 behind
+    # "Details"), with the first sample.
     assert writes["first"] == "20.0 / 30"
     assert writes["gate"] == "skipping · 50% skipped"
-    assert writes["burst"] <= 7
+    assert writes["burst"] <= 8
     assert writes["later"] == "29.0 / 30"
 
 

@@ -400,6 +400,7 @@ def test_switching_the_backend_during_motion_blurs_until_the_new_segmenter_answe
     settings = {"mode": "colour", "colour": "#ff00ff", "backend": "wasm"}
     presenter, viewer = _moving_broadcast(moving_page, server, "?bench=1", settings)
     presenter.evaluate(RECORD_BACKEND_SWITCH)
+    presenter.locator("#status-details > summary").click()  # the backend picker waits behind "Details"
 
     presenter.evaluate(AT_CLIP_FRAME, [STILL_FRAMES, STILL_FRAMES + CLIP_FPS // 2, INJECT_TIMEOUT_MS])
     presenter.get_by_label("Inference backend").select_option("auto")

@@ -9,43 +9,29 @@ Janus never gathers ICE candidates on a loopback interface (janus_ice_setup_loca
 every IFF_LOOPBACK interface, whatever ice_enforce_list, nat_1_1_mapping or the IPv6 settings say), so
 on a host whose only interface is `lo` every PeerConnection to it fails with "Error gathering
 candidates". The fixture below gives it a veth pair whose two ends both stay in the namespace, with
-an address from TEST-NET-1 (RFC 5737): packets to it are delivered locally, and nothing can leave.
+an address from TEST-NET-1 (RFC 5737): packets to it are delivered locally, and nothing can leave
+(e2e_tests/network.py; Janus itself is started by e2e_tests/janus_process.py).
 
     unshare -n sh -c 'ip link set lo up && .venv/bin/python -m pytest -q e2e_tests/test_janus.py'
 """
 import contextlib
 import json
-import re
-import shutil
-import signal
-import subprocess
 import time
 import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from e2e_tests.conftest import REPO_ROOT, wait_until
-from e2e_tests.network import LOOPBACK_ONLY
+from e2e_tests.conftest import wait_until
+from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, RunningJanus, start_janus
+from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
     MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, live_viewers, present, remote_picture,
 )
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
-from tests.server_process import free_port, start_server, stop_server
+from tests.server_process import start_server, stop_server
 
-JANUS = shutil.which("janus")
-JANUS_CONFIG = REPO_ROOT / "deploy" / "janus"
-JANUS_START_TIMEOUT_S = 20
-JANUS_STOP_TIMEOUT_S = 10
 ROOM_GONE_TIMEOUT_S = 10  # from "End broadcast" to the room's end in Janus
-# The interface Janus gathers its ICE candidates on (IPv4 only: Janus's default).
-MEDIA_LINK = ("vbgjanus0", "vbgjanus1")  # a veth pair: both ends in this namespace
-NETWORK_SETTLE_S = 1.0  # after the link comes up, before any browser starts
-MEDIA_ADDRESS = "192.0.2.1/32"  # TEST-NET-1, routed nowhere
-LOG_TAIL_LINES = 60
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # Janus is here: no HTTP proxy
 PASSCODE = "blue-owl-42"
 HUNG_SESSION_TIMEOUT_S = 600  # longer than this module runs
 RESUME_KEY = "vbg.share.v1"  # static/js/ui/share_panel.js: the open broadcast, kept by the tab
@@ -113,85 +99,28 @@ pytestmark = [
 ]
 
 
-@dataclass
-class RunningJanus:
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-    def log_tail(self) -> str:
-        """The last lines Janus logged."""
-        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
-        return "\n".join(lines[-LOG_TAIL_LINES:])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with DIRECT.open(url + "/info", timeout=1) as answer:
-            return json.load(answer).get("janus") == "server_info"
-    except (OSError, ValueError):
-        return False
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def media_interface():
     """A non-loopback interface for Janus's ICE that goes nowhere: a veth pair inside this namespace."""
-    name, peer = MEDIA_LINK
     try:
-        _ip("link", "add", name, "type", "veth", "peer", "name", peer)
-        # No IPv6 link-local addresses: they would appear a second or two after "up", and Chromium
-        # fails requests in flight on any address change (ERR_NETWORK_CHANGED), a page load included.
-        for end in (name, peer):
-            _ip("link", "set", "dev", end, "addrgenmode", "none")
-        _ip("addr", "add", MEDIA_ADDRESS, "dev", name)
-        _ip("link", "set", name, "up")
-        _ip("link", "set", peer, "up")  # a veth has carrier only with both ends up
-        time.sleep(NETWORK_SETTLE_S)
-    except (OSError, subprocess.CalledProcessError) as error:
-        subprocess.run(["ip", "link", "del", name], capture_output=True)
-        pytest.skip(f"cannot make a veth pair for Janus's ICE (needs root in the namespace): "
-                    f"{getattr(error, 'stderr', '') or error}")
+        name = add_media_link()
+    except MediaLinkError as error:
+        pytest.skip(f"cannot make a veth pair for Janus's ICE (needs root in the namespace): {error}")
     yield name
-    subprocess.run(["ip", "link", "del", name], capture_output=True)  # takes its peer along
+    remove_media_link()
 
 
 @pytest.fixture(scope="module")
 def janus(tmp_path_factory, media_interface):
     """Janus with deploy/janus's configuration on a free loopback port, its log in a temporary file."""
-    folder = tmp_path_factory.mktemp("janus")
-    config = folder / "config"
-    shutil.copytree(JANUS_CONFIG, config)
-    port = free_port()
-    http = config / "janus.transport.http.jcfg"
-    http.write_text(re.sub(r"(?m)^(\s*port\s*=\s*)\d+", rf"\g<1>{port}", http.read_text()))
     # A hung tab's Janus session (no more keepalives) lingers up to session_timeout, holding its publisher
     # slot: here for the whole module, so only the server's kick frees the slot for a presenter who comes back.
-    general = config / "janus.jcfg"
-    general.write_text(re.sub(r"(?m)^(\s*session_timeout\s*=\s*)\d+", rf"\g<1>{HUNG_SESSION_TIMEOUT_S}",
-                              general.read_text()))
-    log = folder / "janus.log"
-    command = [JANUS, "--configs-folder", str(config), "--log-file", str(log), "--disable-stdout", "--disable-colors",
-               f"--ice-enforce-list={media_interface}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    running = RunningJanus(f"http://127.0.0.1:{port}/janus", process, log)
-    deadline = time.monotonic() + JANUS_START_TIMEOUT_S
-    while not _answers(running.url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"Janus did not answer at {running.url} within {JANUS_START_TIMEOUT_S} s:\n"
-                        f"{running.log_tail()}")
-        time.sleep(0.1)
-    yield running
-    process.send_signal(signal.SIGINT)  # Janus's clean shutdown
     try:
-        process.wait(JANUS_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        running = start_janus(tmp_path_factory.mktemp("janus"), media_interface, HUNG_SESSION_TIMEOUT_S)
+    except JanusError as error:
+        pytest.fail(str(error))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

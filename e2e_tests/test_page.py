@@ -38,6 +38,7 @@ def test_page_is_isolated_and_reports_runtime(server, open_page, quadrant_clip):
     assert runtime["version"] == "1.30.0"
     assert "wasm" in runtime["backends"]
     assert runtime["threads"] >= 1
+    page.locator("#status-details > summary").click()  # the technical facts wait behind "Details"
     assert page.locator('[data-status="isolated"]').inner_text() == "yes"
     assert page.locator('[data-status="ort-version"]').inner_text() == "1.30.0"
     assert "wasm" in page.locator('[data-status="backends"]').inner_text()
@@ -63,7 +64,7 @@ def test_camera_frames_reach_the_canvas(server, open_page, quadrant_clip):
     later = _canvas_pixels(page)
     middle = slice(height // 2 - 4, height // 2 + 4)
     assert np.abs(later[middle].astype(int) - first[middle].astype(int)).max() > 100
-    assert page.locator('[data-status="camera"]').inner_text().endswith("fps")
+    assert page.locator('[data-status="camera"]').text_content().endswith("fps")
 
 
 def test_no_request_leaves_the_origin(server, open_page, quadrant_clip, colour_video):

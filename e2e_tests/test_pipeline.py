@@ -150,6 +150,7 @@ def test_switching_backend_and_background_while_running(server, open_page, movin
         page.get_by_role("radio", name=name).check()
         frames = page.evaluate("window.vbg.frames")
         wait_until(page, f"window.vbg.frames > {frames + 5}", PAGE_TIMEOUT_S)
+    page.locator("#status-details > summary").click()  # the backend picker waits behind "Details"
     page.locator("#backend-select").select_option("wasm")
     wait_until(page, "window.vbg.model && window.vbg.model.backend === 'wasm'", PAGE_TIMEOUT_S)
     segmentations = page.evaluate("window.vbg.stats.segmentations")

@@ -17,17 +17,19 @@ import json
 import os
 import platform
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from model_export import data, metrics
+from model_export import metrics, splits
+from model_export.dataset import DATA_ENV
 from model_export.files import write_atomic
 from model_export.paths import BUILD_DIR, PORTRAITS_DIR, SHIPPED_MODELS_DIR
-from model_export.teacher import PEER_NAMES, Segmenter, load_segmenter
+from model_export.segmenter_onnx import PEER_NAMES, Segmenter, load_segmenter
+from model_export.sources import list_pairs, load_pair
+from model_export.timing import median_ms
 
 COLUMNS = ("model", "input", "params", "size_kb", "iou", "miou", "boundary_f", "ms")
 
@@ -36,7 +38,7 @@ COLUMNS = ("model", "input", "params", "size_kb", "iou", "miou", "boundary_f", "
 class EvalConfig:
     """What to measure and how."""
 
-    data_dir: Path = Path(os.environ.get(data.DATA_ENV, str(PORTRAITS_DIR)))
+    data_dir: Path = Path(os.environ.get(DATA_ENV, str(PORTRAITS_DIR)))
     split: str = "all"  # "all" images, or "val": the seeded validation split model_export.data trains without
     split_file: Path | None = None  # a JSON list of stems, instead of --split
     out_dir: Path = BUILD_DIR / "eval"
@@ -67,7 +69,7 @@ def default_models(models_dir: Path = SHIPPED_MODELS_DIR) -> list[str]:
 
 def select_pairs(cfg: EvalConfig) -> list[tuple[str, Path, Path]]:
     """The (stem, image, mask) triples to score; errors name the missing or mismatched file."""
-    pairs = data.list_pairs(cfg.data_dir)
+    pairs = list_pairs(cfg.data_dir)
     if cfg.split_file is not None:
         try:
             stems = set(json.loads(Path(cfg.split_file).read_text()))
@@ -76,11 +78,9 @@ def select_pairs(cfg: EvalConfig) -> list[tuple[str, Path, Path]]:
         unknown = sorted(stems - {stem for stem, _, _ in pairs})
         if unknown:
             raise ValueError(f"{cfg.split_file} names stems with no image in {cfg.data_dir}: {unknown[:5]}")
-        pairs = [p for p in pairs if p[0] in stems]
+        pairs = splits.pairs_in(pairs, stems)
     elif cfg.split == "val":
-        defaults = data.DataConfig()
-        stems = set(data.validation_stems(cfg.data_dir, defaults.val_fraction, defaults.val_seed))
-        pairs = [p for p in pairs if p[0] in stems]
+        pairs = splits.pairs_in(pairs, splits.validation_stems(cfg.data_dir))
     elif cfg.split != "all":
         raise ValueError(f"unknown split {cfg.split!r}: expected 'val' or 'all'")
     if not pairs:
@@ -105,15 +105,7 @@ def measure_latency(segmenter: Segmenter, warmup: int, runs: int) -> float:
     rng = np.random.default_rng(0)
     x = segmenter.preprocess(rng.integers(0, 256, (segmenter.input_spec.height, segmenter.input_spec.width, 3),
                                           dtype=np.uint8))
-    feed = {segmenter.input_spec.name: x}
-    for _ in range(warmup):
-        segmenter.session.run(None, feed)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        segmenter.session.run(None, feed)
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times))
+    return median_ms(segmenter.session, {segmenter.input_spec.name: x}, runs, warmup)
 
 
 def load_models(models: list[str], threads: int, skip_missing: bool) -> list[Segmenter]:
@@ -136,7 +128,7 @@ def evaluate(cfg: EvalConfig, segmenters: list[Segmenter], pairs: list[tuple[str
     """Score each model on the pairs (from select_pairs) and time it; one row per model."""
     scores: list[list[dict[str, float]]] = [[] for _ in segmenters]
     for i, (_, image_path, mask_path) in enumerate(pairs):
-        image, mask = data.load_pair(image_path, mask_path)
+        image, mask = load_pair(image_path, mask_path)
         gt = mask > 127
         for seg, seg_scores in zip(segmenters, scores):
             seg_scores.append(metrics.image_scores(metrics.binarize(seg.predict(image)), gt))
@@ -206,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = EvalConfig()
     parser = argparse.ArgumentParser(prog="python -m model_export.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=defaults.data_dir,
-                        help=f"folder with images/ and masks/ (default: %(default)s, env {data.DATA_ENV})")
+                        help=f"folder with images/ and masks/ (default: %(default)s, env {DATA_ENV})")
     parser.add_argument("--split", choices=("val", "all"), default=defaults.split,
                         help="all images, or the seeded validation split of model_export.data (default: all)")
     parser.add_argument("--split-file", type=Path, default=None, help="JSON list of stems to evaluate instead")

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -30,8 +29,11 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
+from model_export import provenance
+from model_export.files import write_atomic
 from model_export.model import ModelConfig, build_model, count_macs, count_parameters, model_config_from_dict
 from model_export.paths import REPO_ROOT, SHIPPED_MODELS_DIR
+from model_export.segmenter_onnx import PROVIDERS, session_options
 
 CHECKPOINT_KEYS = ("model_config", "train_config", "state_dict", "step", "seed", "best_metrics")
 PIXEL_SCALE = 1.0 / 255.0  # manifest input.scale: the network input is (pixel * scale - mean) / std
@@ -96,10 +98,7 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "<checkpoint>") -
 
 def ort_session(path: str | Path, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime CPU session with `threads` intra-op threads (1 = the benchmark setting)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), session_options(threads), providers=PROVIDERS)
 
 
 def export_onnx(model: nn.Module, cfg: ModelConfig, path: Path, export_cfg: ExportConfig) -> None:
@@ -149,15 +148,6 @@ def sha256_file(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def git_commit() -> str:
-    """`git rev-parse HEAD` of the repo, or "uncommitted" when there is no commit (or no git)."""
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "uncommitted"
-    return result.stdout.strip() or "uncommitted"
-
-
 def _jsonable(value):
     """Checkpoint values as JSON: tuples to lists, tensors to numbers, local absolute paths relative to the repo."""
     if isinstance(value, dict):
@@ -174,6 +164,11 @@ def _jsonable(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def _training_commit(checkpoint: dict) -> str:
+    sessions = (checkpoint.get("provenance") or {}).get("sessions") or []
+    return sessions[0]["git_commit"] if sessions else "unknown (the checkpoint records no provenance)"
 
 
 def build_manifest(name: str, cfg: ModelConfig, model: nn.Module, checkpoint: dict, export_cfg: ExportConfig) -> dict:
@@ -208,10 +203,14 @@ def build_manifest(name: str, cfg: ModelConfig, model: nn.Module, checkpoint: di
             "data": data,
             "settings": train_config,
             "seed": _jsonable(checkpoint.get("seed")),
-            "git_commit": git_commit(),
+            # The commit the training code ran at (its first session; train.py records every session).
+            "git_commit": _training_commit(checkpoint),
+            # What the training run recorded about itself (train.py): teacher and licences, steps,
+            # samples seen, wall time, and each session's command, commit and dirty flags.
+            "provenance": _jsonable(checkpoint.get("provenance")),
             "best_step": _jsonable(checkpoint.get("step")),
-            "best_epoch": _jsonable(checkpoint.get("epoch")),
         },
+        "export": {"command": provenance.session()["command"], **provenance.code_state()},
         "metrics": _jsonable(checkpoint.get("best_metrics") or {}),
         "license": "MIT (the project's own weights)",
         "provenance": PROVENANCE,
@@ -244,9 +243,7 @@ def write_manifest(onnx_path: str | Path, manifest: dict, manifest_path: str | P
     """Fill `file` and `sha256` from onnx_path and write manifest JSON atomically; returns the full manifest."""
     onnx_path, manifest_path = Path(onnx_path), Path(manifest_path)
     full = _jsonable({"file": onnx_path.name, "sha256": sha256_file(onnx_path), **manifest})
-    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
-    tmp.write_text(json.dumps(full, indent=2) + "\n")
-    os.replace(tmp, manifest_path)
+    write_atomic(manifest_path, json.dumps(full, indent=2) + "\n")
     return full
 
 

@@ -1,4 +1,7 @@
 """Atomic file writes: a reader (or a crash) never sees half a file."""
+from __future__ import annotations
+
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -17,3 +20,21 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_torch_atomic(obj, path: Path) -> None:
+    """torch.save OBJ to PATH atomically (a checkpoint is never half written)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def save_png_atomic(array, path: Path) -> None:
+    """Save a uint8 (H, W) or (H, W, 3) array as PNG, atomically."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())

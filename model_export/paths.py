@@ -18,3 +18,5 @@ MEDIAPIPE_PACKAGE_DIR = NODE_MODULES / "@mediapipe" / "selfie_segmentation"
 # Generated, git-ignored: converted peers, caches, checkpoints.
 BUILD_DIR = REPO_ROOT / "build"
 SHIPPED_MODELS_DIR = REPO_ROOT / "static" / "models"
+# Derived from ../shared, so kept outside the repo: teacher labels of the shared photos and frames.
+CACHE_DIR = Path(os.environ.get("VBG_CACHE", Path.home() / ".cache" / "vbg")).resolve()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +21,13 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from model_export.data import DataConfig, list_pairs, load_pair, read_image, validation_stems
+from model_export.dataset import DataConfig
 from model_export.export import ort_session, sha256_file, staged_outputs, write_manifest
 from model_export.metrics import binarize, image_scores, mean_scores
-from model_export.teacher import Segmenter, load_segmenter
+from model_export.segmenter_onnx import Segmenter, load_segmenter
+from model_export.sources import list_pairs, load_pair, read_image
+from model_export.splits import pairs_in, validation_stems
+from model_export.timing import median_ms
 
 MAX_INT8_BYTES = 150_000  # issue 4: the shipped int8 file is at most 150 KB (decimal, the stricter reading)
 MAX_MIOU_LOSS = 0.005  # issue 4: int8 may lose at most 0.5 points of mIoU
@@ -71,9 +72,8 @@ class ImageCalibrationReader(CalibrationDataReader):
 
 def validation_pairs(cfg: QuantizeConfig, count: int) -> list[tuple[Path, Path]]:
     """(image, mask) paths of the first `count` photos of the seeded validation split."""
-    held_out = set(validation_stems(cfg.data_dir, cfg.val_fraction, cfg.val_seed))
-    pairs = [(image, mask) for stem, image, mask in list_pairs(cfg.data_dir) if stem in held_out]
-    return pairs[:count]
+    held_out = pairs_in(list_pairs(cfg.data_dir), validation_stems(cfg.data_dir, cfg.val_fraction, cfg.val_seed))
+    return [(image, mask) for _, image, mask in held_out[:count]]
 
 
 def compact(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -138,16 +138,8 @@ def read_manifest(path: str | Path) -> tuple[dict, Path]:
 
 def latency_ms(onnx_path: Path, input_name: str, shape: list[int], runs: int) -> float:
     """Median onnxruntime CPU latency with 1 thread, milliseconds, after a warm-up."""
-    session = ort_session(onnx_path, threads=1)
     x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
-    for _ in range(max(10, runs // 10)):
-        session.run(None, {input_name: x})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {input_name: x})
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return median_ms(ort_session(onnx_path, threads=1), {input_name: x}, runs, warmup=max(10, runs // 10))
 
 
 def score(manifest_path: Path, pairs: list[tuple[Path, Path]]) -> dict[str, float]:

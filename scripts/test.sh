@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, npm packages, Debian's chromium, janus and xvfb) and run every
-# test in tests/ and e2e_tests/. Extra arguments go to pytest.
+# Install what the tests need (Python packages, npm packages, Debian's chromium, firefox-esr, WebKitGTK's
+# WebDriver, janus and xvfb) and run every test in tests/ and e2e_tests/. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: chromium runs every browser test; janus the Janus broadcast test, xvfb the really
-# hidden tab test (a headed Chromium); each of those two skips itself without its package.
+# Debian packages: chromium runs every browser test; firefox-esr and webkit2gtk-driver the same core checks
+# in Firefox and WebKit (e2e_tests/test_engines.py), janus the Janus broadcast test, xvfb the really hidden
+# tab test and the headed Firefox and WebKit; each test but chromium's skips itself without its package.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] || missing+=(webkit2gtk-driver)
 command -v janus >/dev/null || missing+=(janus)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -16,8 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "Missing Debian packages: ${missing[*]} (sudo apt-get install -y ${missing[*]}): chromium runs the" \
-         "browser tests, janus the Janus broadcast test, xvfb the really hidden tab test (those two skip" \
-         "themselves without their package)." >&2
+         "browser tests, firefox-esr and webkit2gtk-driver the Firefox and WebKit checks, janus the Janus" \
+         "broadcast test, xvfb the really hidden tab test and headed Firefox and WebKit (all but chromium" \
+         "skip themselves without their package)." >&2
     [ -x /usr/bin/chromium ] || exit 1
   fi
 fi

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from model_export import evaluate
-from tests.test_teacher import write_tiny_model
+from tests.test_segmenter_onnx import write_tiny_model
 
 
 def make_folder(root: Path, stems=("a", "b"), size=(40, 24)) -> Path:

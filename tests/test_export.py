@@ -26,7 +26,7 @@ TINY = ModelConfig(input_height=64, input_width=112)
 MANIFEST_KEYS = {"file", "sha256", "precision", "input", "output", "params", "training", "metrics", "license", "provenance"}
 INPUT_KEYS = {"name", "shape", "layout", "color", "resize", "scale", "mean", "std"}
 OUTPUT_KEYS = {"name", "shape", "activation", "channel"}
-TRAINING_KEYS = {"data", "settings", "seed", "git_commit", "best_step"}
+TRAINING_KEYS = {"data", "settings", "seed", "git_commit", "provenance", "best_step"}
 
 
 def write_checkpoint(path: Path, cfg: ModelConfig = TINY, seed: int = 0) -> Path:

@@ -27,7 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config)
     app.config["VBG"] = config
 
-    from webapp.blueprints import janus_proxy, models, pages, rooms, vendor
+    from webapp.blueprints import backgrounds, janus_proxy, models, pages, rooms, vendor
     from webapp import caching, security
     from webapp.rooms.registry import Registry
 
@@ -35,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(vendor.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(janus_proxy.bp)
+    backgrounds.init_app(app)
     rooms.init_app(app, Registry(config.room_limits(), config.ice_servers))
     security.init_app(app)
     caching.init_app(app)

@@ -2,6 +2,7 @@
 
     vbg serve [--host 0.0.0.0] [--port 8000] [--tls | --cert C --key K] [--dev] [--ice-servers JSON]
               [--sfu janus [--janus-url http://127.0.0.1:8088/janus]]
+              [--backgrounds-dir DIR [--default-background STEM]] [--org-name NAME] [--org-logo FILE]
     vbg train|export|quantize|evaluate|teacher ...   (needs the `train` extra)
 """
 import argparse
@@ -23,6 +24,7 @@ BUILD_COMMANDS = {
     "quantize": "model_export.quantize",
     "evaluate": "model_export.evaluate",
     "teacher": "model_export.teacher",
+    "cross-validate": "model_export.cross_validate",
 }
 
 
@@ -67,7 +69,7 @@ def _serve_parser(sub) -> None:
     serve.add_argument("--max-sockets-per-address", type=_checked(positive_int),
                        help="open room sockets from one client address, below the room sockets the threads "
                             "allow (env VBG_MAX_SOCKETS_PER_ADDRESS, default "
-                            f"{SOCKETS_PER_ADDRESS_SHARE:.0%} of them: {Config.from_env({}).sockets_per_address()} "
+                            f"{SOCKETS_PER_ADDRESS_SHARE * 100:.0f}%% of them: {Config.from_env({}).sockets_per_address()} "
                             f"with {DEFAULT_THREADS} threads)")
     serve.add_argument("--messages-per-s", type=_checked(positive_float),
                        help="messages a room socket may send per second and per peer "
@@ -85,6 +87,15 @@ def _serve_parser(sub) -> None:
                        help="Janus sessions (each a long poll) one client address may hold with --sfu janus, below "
                             "the Janus sessions the threads allow (env VBG_MAX_JANUS_SESSIONS_PER_ADDRESS, default: "
                             "the room sockets per address)")
+    serve.add_argument("--backgrounds-dir", type=Path, metavar="DIR",
+                       help="folder of pictures (PNG, JPEG, WebP) and looping videos (WebM, MP4) shown in every "
+                            "user's gallery, named after their files; checked at start-up (env VBG_BACKGROUNDS_DIR)")
+    serve.add_argument("--default-background", metavar="STEM",
+                       help="file name without extension of the --backgrounds-dir file a first visit gets "
+                            "(env VBG_DEFAULT_BACKGROUND; a user's own choice still wins)")
+    serve.add_argument("--org-name", metavar="NAME", help="organisation name shown in the page header (env VBG_ORG_NAME)")
+    serve.add_argument("--org-logo", type=Path, metavar="FILE",
+                       help="organisation logo (PNG, JPEG or WebP) shown in the page header (env VBG_ORG_LOGO)")
     serve.add_argument("--dev", action="store_true", help="Flask's debug server with the reloader")
 
 
@@ -116,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 max_sockets_per_address=args.max_sockets_per_address, messages_per_s=args.messages_per_s,
                 message_burst=args.message_burst, sfu=args.sfu, janus_url=args.janus_url,
                 max_janus_sessions_per_address=args.max_janus_sessions_per_address,
+                backgrounds_dir=args.backgrounds_dir, default_background=args.default_background,
+                org_name=args.org_name, org_logo=args.org_logo,
             )
         except ValueError as exc:
             parser.error(str(exc))

@@ -94,6 +94,13 @@ class Config:
     # Janus sessions (one per viewer, each with a long poll holding a thread) one client address may open.
     # None: as many as its room sockets (sockets_per_address), since each viewer holds one of each.
     max_janus_sessions_per_address: int | None = None
+    # The intranet admin's backgrounds: a folder of pictures and looping videos every user's gallery shows
+    # (checked at start-up, webapp/blueprints/backgrounds.py), the file stem of the one a first visit gets,
+    # and the organisation's name and logo for the page header.
+    backgrounds_dir: Path | None = None
+    default_background: str | None = None
+    org_name: str = ""
+    org_logo: Path | None = None
     ort_version: str = field(default="")
     qrcode_version: str = field(default="")
     # Flask's own limit (413 past it); the worker enforces the same before a thread is involved.
@@ -272,6 +279,10 @@ _ENV_FIELDS = {
     "sfu": sfu_kind,
     "janus_url": http_url,
     "max_janus_sessions_per_address": positive_int,
+    "backgrounds_dir": Path,
+    "default_background": str,
+    "org_name": str,
+    "org_logo": Path,
 }
 
 

@@ -1,5 +1,6 @@
 /** The camera: open a stream, and turn getUserMedia's failures into words a user can act on. */
 import { UserError } from './user_error.js';
+import { clipCameraFromUrl, openClipCamera } from './clip_camera.js';
 
 export const DEFAULT_CAMERA = Object.freeze({
   width: 1280, // px, a common laptop webcam mode
@@ -53,6 +54,8 @@ export function describeCameraFailure(error) {
 
 /** Open the camera; resolves to a MediaStream or rejects with a CameraError. */
 export async function openCamera(constraints = DEFAULT_CAMERA, media = globalThis.navigator?.mediaDevices) {
+  const clip = clipCameraFromUrl(globalThis.location?.search ?? '');
+  if (clip) return openClipCamera(clip, constraints.frameRate);
   if (!media?.getUserMedia) {
     throw new CameraError(
       'This page cannot use a camera here.',

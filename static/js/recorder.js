@@ -1,8 +1,9 @@
-/** Record the outgoing stream to a WebM file with MediaRecorder. */
+/** Record the outgoing stream with MediaRecorder: WebM where the engine writes it, else MP4 (Safari and
+ * WebKitGTK record MP4 only). */
 import { UserError } from './user_error.js';
 
-// VP9 is smaller at the same quality; VP8 is the fallback every WebM recorder has.
-const MIME_TYPES = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
+// VP9 is smaller at the same quality; VP8 is the fallback every WebM recorder has; MP4 for WebKit.
+const MIME_TYPES = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm', 'video/mp4'];
 const TIMESLICE_MS = 1000; // hand over data every second so a crash loses at most that much
 
 export class RecordingError extends UserError {}
@@ -14,21 +15,24 @@ export function startRecording(stream) {
   }
   const mimeType = MIME_TYPES.find((type) => MediaRecorder.isTypeSupported(type));
   if (!mimeType) {
-    throw new RecordingError('This browser cannot record WebM video.', 'Use a current Chrome, Edge or Firefox to record, or take snapshots instead.');
+    throw new RecordingError('This browser cannot record WebM or MP4 video.', 'Use a current Chrome, Edge, Firefox or Safari to record, or take snapshots instead.');
   }
+  const container = mimeType.split(';')[0]; // 'video/webm' or 'video/mp4'
   const chunks = [];
   const recorder = new MediaRecorder(stream, { mimeType });
   recorder.addEventListener('dataavailable', (event) => {
     if (event.data.size) chunks.push(event.data);
   });
   const stopped = new Promise((resolve, reject) => {
-    recorder.addEventListener('stop', () => resolve(new Blob(chunks, { type: 'video/webm' })));
+    recorder.addEventListener('stop', () => resolve(new Blob(chunks, { type: container })));
     recorder.addEventListener('error', (event) => reject(new RecordingError('Recording stopped with an error.', 'Try again; if it keeps failing, lower the resolution.', event.error)));
   });
   recorder.start(TIMESLICE_MS);
   const startedAt = performance.now();
   return {
     mimeType,
+    /** The file name extension of what stop() resolves to: 'webm' or 'mp4'. */
+    extension: container === 'video/mp4' ? 'mp4' : 'webm',
     get elapsedMs() { return performance.now() - startedAt; },
     stop() {
       if (recorder.state !== 'inactive') recorder.stop();

@@ -35,8 +35,10 @@ export async function loadRuntime({ ortBase }) {
     throw new RuntimeUnavailableError(error);
   }
   const isolated = globalThis.crossOriginIsolated === true;
-  // SharedArrayBuffer (needed for WASM threads) exists only when cross-origin isolated.
-  const threads = isolated ? Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1)) : 1;
+  // WASM threads need SharedArrayBuffer, which exists only when cross-origin isolated, and not even then
+  // in every engine (WebKitGTK leaves it out unless JSC_useSharedArrayBuffer=1): one thread otherwise.
+  const shared = isolated && typeof SharedArrayBuffer === 'function';
+  const threads = shared ? Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1)) : 1;
   ort.env.wasm.wasmPaths = ortBase;
   ort.env.wasm.numThreads = threads;
   const backends = ['wasm'];

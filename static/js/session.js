@@ -65,19 +65,33 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
     mode: 'blur', blurLevel: 'light', colour: '#000000', personVisible: false, tier: quality.tier, distrustChange: false,
   };
 
+  /** Per camera frame: take it in, decide how it is composited, count it. */
   function onFrame(now, metadata) {
     const started = performance.now();
-    if (!pipeline) return;
+    const slot = pipeline ? takeFrameIn(metadata, started) : null;
+    if (!slot) return;
+    routeFrame(slot, started);
+    slot.uploadMs = performance.now() - started;
+    countCameraFrame(now, metadata, started);
+  }
+
+  /** Upload the camera frame into a free ring slot and stamp it; null until the video has a frame. */
+  function takeFrameIn(metadata, started) {
     const slot = pipeline.ring.acquire(state.inflight, state.waiting, pipeline.lastComposited);
-    if (!pipeline.uploadFrame(video, slot)) return;
+    if (!pipeline.uploadFrame(video, slot)) return null;
     state.serial += 1;
     slot.serial = state.serial;
     slot.arrivedAt = started;
     slot.capturedAt = metadata?.captureTime ?? metadata?.presentationTime ?? Number.NaN;
     slot.ranSegmentation = false;
-    slot.uploadMs = Number.NaN; // set below; a frame composited before then measures it itself
+    slot.uploadMs = Number.NaN; // set by onFrame; a frame composited before then measures it itself
     if (probe) slot.code = probe.readFrameCode(slot.small.framebuffer);
+    return slot;
+  }
 
+  /** Composite the frame now (privacy blur, a mask the gate shows fits, the old unsynced way) or
+   * have it segmented and wait for its own mask, unless the deadline has come. */
+  function routeFrame(slot, started) {
     if (!guard.personVisible(started)) {
       // No mask to trust: blurred now, and this frame is segmented so the person comes back.
       segmentOrWait(slot);
@@ -91,13 +105,15 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
       composite(slot, COMPOSITED_WITH.UNSYNCED);
     } else {
       segmentOrWait(slot);
-      if (state.serial - state.shownSerial > DEADLINE_FRAMES) {
-        stats.deadlineFrames += 1;
-        composite(slot, COMPOSITED_WITH.DEADLINE);
-      }
+      compositeIfDeadline(slot);
     }
-    slot.uploadMs = performance.now() - started;
-    countCameraFrame(now, metadata, started);
+  }
+
+  /** After DEADLINE_FRAMES frames in a row waited for their masks, the newest is drawn now. */
+  function compositeIfDeadline(slot) {
+    if (state.serial - state.shownSerial <= DEADLINE_FRAMES) return;
+    stats.deadlineFrames += 1;
+    composite(slot, COMPOSITED_WITH.DEADLINE);
   }
 
   /** Segment `slot` now if the segmenter is idle; else it waits (replacing an older waiting frame). */
@@ -165,6 +181,7 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
     segmentWaiting();
   }
 
+  /** Draw `slot` the way `how` says, hand any snapshot its PNG, and count the frame. */
   function composite(slot, how) {
     const started = performance.now();
     const base = look();
@@ -178,7 +195,11 @@ export function createSession({ pipeline: firstPipeline, video, canvas, look, on
     state.shownSerial = slot.serial;
     // The drawing buffer is only valid during this task (preserveDrawingBuffer: false).
     if (state.snapshotWaiters.length) flushSnapshots();
+    countComposited(slot, how, started);
+  }
 
+  /** Per composited frame: stats, the processed fps, and the benchmark probe's record. */
+  function countComposited(slot, how, started) {
     const finished = performance.now();
     stats.frames += 1;
     stats.personVisible = lookWithGuard.personVisible;

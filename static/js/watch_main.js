@@ -1,16 +1,19 @@
 /** Entry point of /watch/<room>: receive a presenter's composited stream and say what is going on. */
 import { readClientConfig } from './config.js';
 import { socketUrl } from './share/signalling.js';
-import { watchBroadcast } from './share/broadcast_viewer.js';
+import { watchBroadcast, PRESENTER_DEFAULT_STATE } from './share/broadcast_viewer.js';
 import { watchJanusBroadcast } from './share/janus_broadcast.js';
+import { watchFrames } from './share/frame_watch.js';
 import { createMessageBox } from './ui/message.js';
+import { bindSoundControl } from './ui/sound_control.js';
 import { passcodeFromHash } from './share/share_link.js';
+import { publishDiagnostics } from './diagnostics.js';
 
 // What the viewer reads for each state of the connection: [headline, advice].
 const STATUS_TEXT = Object.freeze({
   connecting: ['Connecting…', ''],
   joined: ['Connecting to the presenter…', ''],
-  waiting: ['Waiting for the presenter…', 'The picture appears as soon as the presenter shares. Keep this page open.'],
+  waiting: ['Waiting for the presenter to start…', 'The picture appears by itself as soon as the presenter shares. Keep this page open.'],
   reconnecting: ['Reconnecting…', 'The connection dropped; the picture comes back by itself.'],
   ended: ['The broadcast has ended.', 'The presenter ended it. You can close this page.'],
   closed: ['Disconnected.', 'Reload the page to watch again.'],
@@ -20,51 +23,104 @@ const ENDED_TEXT = Object.freeze({
   'server-shutdown': ['The broadcast has ended: the server was stopped.', 'Ask the presenter for a new link once it is back.'],
   expired: ['The broadcast has ended.', 'The presenter was away too long. Ask for a new link.'],
 });
+// Over a live picture that stopped moving: [headline, advice].
+const PAUSED_TEXT = Object.freeze({
+  camera: ['The presenter paused their camera', 'The picture comes back by itself when they turn it on again.'],
+  frozen: ['The picture has stopped', 'Waiting for the presenter\'s picture to come back…'],
+});
+const ASK_PASSCODE = ['This broadcast has a passcode.', 'Enter the passcode the presenter gave you.'];
+const WRONG_PASSCODE = ['Wrong passcode, try again.', 'Check it with the presenter: capital letters count.'];
+// States after which nothing more comes: the picture's controls go.
+const FINAL_STATES = new Set(['ended', 'failed', 'closed']);
+// States in which a picture (perhaps frozen for a moment) is on screen.
+const PICTURE_STATES = new Set(['live', 'reconnecting']);
 
 function startWatching() {
   const config = readClientConfig();
-  const video = document.getElementById('remote');
-  const placeholder = document.getElementById('watch-placeholder');
-  const statusLine = document.getElementById('watch-status');
-  const adviceLine = document.getElementById('watch-advice');
-  const unmute = document.getElementById('unmute');
-  const form = document.getElementById('passcode-form');
-  const message = createMessageBox(document.getElementById('message'));
-  const watch = { state: 'connecting', framesReceived: 0, viewer: null };
-  window.vbg = watch;
-
-  // Counting frames proves the picture moves (a frozen stream would stop the count).
-  const countFrame = () => {
-    watch.framesReceived += 1;
-    video.requestVideoFrameCallback(countFrame);
+  const $ = (id) => document.getElementById(id);
+  const video = $('remote');
+  const placeholder = $('watch-placeholder');
+  const statusLine = $('watch-status');
+  const adviceLine = $('watch-advice');
+  const form = $('passcode-form');
+  const passcodeInput = $('passcode-input');
+  const passcodeProblem = $('passcode-problem');
+  const fullscreen = $('fullscreen');
+  const message = createMessageBox($('message'));
+  const sound = bindSoundControl({
+    video, prompt: $('tap-for-sound'), toggle: $('sound'), label: $('sound-label'),
+    onIcon: $('sound-on-icon'), offIcon: $('sound-off-icon'),
+  });
+  const frames = watchFrames(video, { onStall: refreshPicture, onResume: refreshPicture });
+  const watch = {
+    state: 'connecting',
+    viewer: null,
+    presenter: { ...PRESENTER_DEFAULT_STATE },
+    // Counting frames proves the picture moves (a frozen stream would stop the count).
+    get framesReceived() { return frames.frames; },
+    /** What the overlay over the picture says: 'camera' (paused by the presenter), 'frozen' or null. */
+    get paused() {
+      if (watch.state !== 'live') return null;
+      if (watch.presenter.cameraOff) return 'camera';
+      return frames.stalled ? 'frozen' : null;
+    },
   };
-  video.requestVideoFrameCallback(countFrame);
+  publishDiagnostics(watch);
+
+  function hasSound() {
+    return Boolean(video.srcObject?.getAudioTracks().length);
+  }
+
+  /** The badge, the paused notice and the controls, from the state, the presenter's state and the frames. */
+  function refreshPicture() {
+    const paused = watch.paused;
+    $('watch-paused').hidden = !paused;
+    if (paused) [$('watch-paused-title').textContent, $('watch-paused-advice').textContent] = PAUSED_TEXT[paused];
+    $('watch-live').hidden = watch.state !== 'live';
+    $('watch-live-who').textContent = watch.presenter.muted ? 'Presenter · microphone off' : 'Presenter';
+    sound.setAvailable(PICTURE_STATES.has(watch.state) && hasSound());
+    if (watch.state === 'live') fullscreen.hidden = false;
+    if (FINAL_STATES.has(watch.state)) fullscreen.hidden = true;
+  }
+
+  function showPlaceholder([title, advice]) {
+    placeholder.hidden = false;
+    statusLine.textContent = title;
+    adviceLine.textContent = advice;
+  }
+
+  function askPasscode(problem) {
+    form.hidden = false;
+    passcodeProblem.hidden = !problem;
+    passcodeProblem.textContent = problem ?? '';
+    passcodeInput.value = '';
+    passcodeInput.focus();
+  }
 
   function show(state, detail) {
     if (state === 'error') return; // a message of ours the server refused: the broadcast goes on
     watch.state = state;
+    frames.expect(state === 'live');
     if (state === 'live') {
       placeholder.hidden = true;
       message.clear('watch');
-      return;
-    }
-    if (state === 'failed') {
-      placeholder.hidden = false;
-      statusLine.textContent = 'Cannot watch this broadcast.';
-      adviceLine.textContent = '';
+    } else if (state === 'failed') {
       if (detail?.code === 'wrong-passcode') {
-        message.show('watch', { title: 'Wrong passcode.', advice: 'Check the passcode with the presenter and try again.' });
-        form.hidden = false;
+        showPlaceholder(WRONG_PASSCODE);
+        askPasscode(WRONG_PASSCODE[0]);
+      } else if (detail?.code === 'too-many-attempts') {
+        showPlaceholder([ASK_PASSCODE[0], detail.message]);
+        askPasscode(detail.message);
       } else {
+        showPlaceholder(['Cannot watch this broadcast.', '']);
         message.show('watch', { title: detail?.message ?? 'The server refused.', advice: 'Ask the presenter for a new link.' });
       }
-      return;
+    } else {
+      const text = state === 'ended' ? (ENDED_TEXT[detail] ?? STATUS_TEXT.ended) : STATUS_TEXT[state];
+      if (text) showPlaceholder(text);
+      if (state === 'ended') video.srcObject = null;
     }
-    const text = state === 'ended' ? (ENDED_TEXT[detail] ?? STATUS_TEXT.ended) : STATUS_TEXT[state];
-    if (!text) return;
-    placeholder.hidden = false;
-    [statusLine.textContent, adviceLine.textContent] = text;
-    if (state === 'ended') video.srcObject = null;
+    refreshPicture();
   }
 
   function start(passcode) {
@@ -76,31 +132,37 @@ function startWatching() {
       iceServers: config.iceServers,
       onStream: (stream) => {
         if (video.srcObject !== stream) video.srcObject = stream;
-        unmute.hidden = stream.getAudioTracks().length === 0 || !video.muted;
         video.play().catch(() => {});
+        refreshPicture();
       },
       onStatus: show,
+      onPresenterState: (state) => {
+        watch.presenter = state;
+        refreshPicture();
+      },
     });
   }
 
-  unmute.addEventListener('click', () => {
-    video.muted = false;
-    unmute.hidden = true;
-  });
-  document.getElementById('fullscreen').addEventListener('click', () => video.requestFullscreen?.());
+  fullscreen.addEventListener('click', () => video.requestFullscreen?.());
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    // Spaces around a passcode do not count (the server trims them too): one of only spaces is no passcode.
+    const passcode = passcodeInput.value.trim();
+    if (!passcode) {
+      askPasscode('Type the passcode first.');
+      return;
+    }
     form.hidden = true;
+    passcodeProblem.hidden = true;
     message.clear('watch');
-    start(document.getElementById('passcode-input').value);
+    showPlaceholder(STATUS_TEXT.connecting);
+    start(passcode);
   });
 
-  const passcode = passcodeFromHash(location.hash);
+  const passcode = passcodeFromHash(location.hash).trim();
   if (config.hasPasscode && !passcode) {
-    form.hidden = false;
-    statusLine.textContent = 'This broadcast has a passcode.';
-    adviceLine.textContent = 'Enter the passcode the presenter gave you.';
-    document.getElementById('passcode-input').focus();
+    showPlaceholder(ASK_PASSCODE);
+    askPasscode(null);
   } else {
     start(passcode);
   }

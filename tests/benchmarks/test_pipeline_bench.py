@@ -13,7 +13,6 @@ from benchmarks.pipeline import (
     percentile, phase_of_codes, summarise, sweep_period, targets,
 )
 from clips.build import ClipInfo, ClipSpec, PhaseRange, parse_script, plan
-from model_export.teacher import MEDIAPIPE_MODELS
 
 
 def _square(h, w, top, left, side):
@@ -159,9 +158,7 @@ def test_cpu_of_a_process_without_chromium_children_is_zero():
 
 
 @pytest.mark.slow
-def test_mediapipe_copy_takes_nchw_and_has_a_manifest(tmp_path):
-    if not MEDIAPIPE_MODELS[pipeline.PEER_NAME].onnx_path.is_file():
-        pytest.skip("run `python -m model_export.teacher convert` first")
+def test_mediapipe_copy_takes_nchw_and_has_a_manifest(tmp_path, mediapipe_peers):
     ours = tmp_path / "ours"
     ours.mkdir()
     (ours / "vbg-portrait.onnx").write_bytes(b"weights")

@@ -206,9 +206,9 @@ def test_command_line(tmp_path, portraits, capsys):
 
 def test_default_portrait_and_background_build(tmp_path):
     if not (PORTRAITS_DIR / "masks" / f"{build.DEFAULT_PORTRAIT}.png").is_file():
-        pytest.skip(f"shared portraits not found at {PORTRAITS_DIR}")
+        pytest.skip(f"shared portraits not found at {PORTRAITS_DIR}: ../shared sits next to the checkout (README, 'What the tests need')")
     if not (BACKGROUNDS_DIR / build.DEFAULT_BACKGROUND).is_file():
-        pytest.skip(f"shared backgrounds not found at {BACKGROUNDS_DIR}")
+        pytest.skip(f"shared backgrounds not found at {BACKGROUNDS_DIR}: ../shared sits next to the checkout (README, 'What the tests need')")
     info, frames, masks = _build(tmp_path, ClipSpec(width=64, height=36, script=parse_script("still:2")))
     assert len(frames) == 2 and masks[0][-1].any()  # head and shoulders, standing on the bottom edge
     assert 0.15 < (masks[0] > 0).mean() < 0.6

@@ -14,7 +14,7 @@ needs_decoder = pytest.mark.skipif(importlib.util.find_spec("cv2") is None,
 @needs_decoder
 def test_first_frames_convert(tmp_path):
     if not street.STREET_VIDEO.is_file():
-        pytest.skip(f"shared video not found at {street.STREET_VIDEO}")
+        pytest.skip(f"shared video not found at {street.STREET_VIDEO}: ../shared sits next to the checkout (README, 'What the tests need')")
     out = tmp_path / "street.y4m"
     assert street.convert(out, width=64, height=36, fps=25, frames=4) == 4
     assert out.read_bytes().startswith(b"YUV4MPEG2 W64 H36 F25:1 ")

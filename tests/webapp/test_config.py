@@ -172,3 +172,30 @@ def test_request_bodies_are_limited(client):
     response = client.post("/meet", data={"passcode": "x" * (MAX_REQUEST_BODY_BYTES + 1)},
                            headers={"Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 413
+
+
+def test_admin_settings_from_environment_and_flags(monkeypatch, tmp_path: Path):
+    environ = {"VBG_BACKGROUNDS_DIR": "/srv/backgrounds", "VBG_DEFAULT_BACKGROUND": "lobby",
+               "VBG_ORG_NAME": "ACME Schools", "VBG_ORG_LOGO": "/srv/logo.png"}
+    config = Config.from_env(environ=environ)
+    assert (config.backgrounds_dir, config.default_background, config.org_name, config.org_logo) == (
+        Path("/srv/backgrounds"), "lobby", "ACME Schools", Path("/srv/logo.png"))
+    assert Config.from_env(environ={}).backgrounds_dir is None
+    served = []
+    monkeypatch.setattr("webapp.server.serve", served.append)
+    for name in environ:
+        monkeypatch.delenv(name, raising=False)
+    main(["serve", "--backgrounds-dir", str(tmp_path), "--default-background", "sea", "--org-name", "Uni",
+          "--org-logo", str(tmp_path / "logo.png")])
+    (config,) = served
+    assert (config.backgrounds_dir, config.default_background, config.org_name, config.org_logo) == (
+        tmp_path, "sea", "Uni", tmp_path / "logo.png")
+
+
+def test_serve_help_lists_every_flag(capsys):
+    """`vbg serve --help` prints (argparse formats help strings with %, so a bare % in one crashed it)."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "--max-sockets-per-address" in out and "--backgrounds-dir" in out

@@ -62,6 +62,17 @@ def test_unknown_and_ended_rooms_are_404_with_advice(app, client):
     assert response.status_code == 404 and "Ask the presenter for a new link." in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("junk", [".", ")", "%20", "%E2%80%8B", "/", "/.", ",%20thanks!"])
+def test_a_link_pasted_with_trailing_characters_finds_its_room(client, junk):
+    for kind in ("broadcast", "meeting"):
+        room = _create(client, {"kind": kind}).json
+        response = client.get(room["url"] + junk)
+        assert response.status_code == 302 and response.headers["Location"] == room["url"], (kind, junk)
+    assert client.get(f"/watch/{room['room']}.").status_code == 404  # a meeting's id is not a broadcast
+    assert client.get("/watch/nope.").status_code == 404  # junk after an unknown id stays unknown
+    assert client.get(f"/watch/x{room['room']}").status_code == 404  # only trailing junk is forgiven
+
+
 def test_meet_without_an_id_offers_to_start_one_and_creates_nothing(client):
     response = client.get("/meet")
     assert response.status_code == 200 and b'method="post"' in response.data

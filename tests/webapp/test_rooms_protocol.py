@@ -84,6 +84,17 @@ def test_relayed_signal_keeps_the_data_and_names_the_sender():
     assert relayed == {"type": "signal", "from": "a", "data": data}
 
 
+def test_passcodes_are_compared_trimmed_and_in_one_unicode_form():
+    typed = {"type": "join", "room": "r", "role": "viewer", "passcode": " blue owl \u00e9🦉 "}
+    decomposed = {**typed, "passcode": "blue owl e\u0301🦉"}  # the same passcode from another keyboard
+    assert _parse(typed).passcode == _parse(decomposed).passcode == "blue owl \u00e9🦉"
+    assert _parse({**typed, "passcode": "   "}).passcode is None
+    created = parse_create_room(json.dumps({"kind": "broadcast", "passcode": "\tblue owl e\u0301🦉 "}).encode(), 4096)
+    assert created.passcode == "blue owl \u00e9🦉"
+    with pytest.raises(ProtocolError, match="bad-field"):  # a room made with a passcode of only spaces
+        parse_create_room(b'{"kind": "meeting", "passcode": "   "}', 4096)
+
+
 def test_create_room_bodies():
     assert parse_create_room(b'{"kind": "meeting"}', 4096) == CreateRoom("meeting", None)
     assert parse_create_room(b'{"kind": "broadcast", "passcode": "s3cret", "x": 1}', 4096) == CreateRoom(

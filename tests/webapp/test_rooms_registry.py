@@ -262,11 +262,26 @@ def test_meeting_members_see_each_other_and_their_state(rooms):
         rooms.end(ann)  # nobody ends a meeting for the others
 
 
-def test_state_is_for_meetings(rooms, broadcast):
+def test_viewers_hear_when_the_presenter_pauses_the_camera_or_mutes(rooms, broadcast):
     room, token = broadcast
-    presenter, _ = _join(rooms, room, "presenter", host_token=token)
+    presenter, p = _join(rooms, room, "presenter", host_token=token)
+    ann, a = _join(rooms, room, "viewer")
+    a.take()
+    p.take()
+    rooms.set_state(presenter, False, True)
+    paused = {"type": "peer-state", "peerId": presenter.peer_id, "muted": False, "cameraOff": True}
+    assert a.take() == [paused] and p.take() == []
+    late, v = _join(rooms, room, "viewer")  # joins while the camera is paused: told right after joined
+    assert [m["type"] for m in v.take()] == ["joined", "peer-state"]
+    p.take()
+    rooms.set_state(presenter, False, False)
+    assert a.take() == v.take() == [{**paused, "cameraOff": False}]
     with pytest.raises(ProtocolError, match="not-allowed"):
-        rooms.set_state(presenter, True, True)
+        rooms.set_state(ann, True, True)  # a viewer sends nothing to pause
+    assert p.take() == [] and v.take() == []
+    rooms.leave(late)
+    bob, b = _join(rooms, room, "viewer")  # nothing paused: no state message
+    assert [m["type"] for m in b.take()] == ["joined"]
 
 
 def test_presenter_ends_the_broadcast_for_everyone(rooms, broadcast):

@@ -127,7 +127,7 @@ def test_presenter_ends_the_broadcast(origin, peers):
         peer.expect("ended", reason="presenter-ended")
         assert peer.expect_close() == CLOSE_NORMAL
     status, body = _status(origin + room["url"])
-    assert status == 404 and "This broadcast does not exist or has ended." in body
+    assert status == 404 and "This broadcast has ended or the link is wrong" in body
     late = peers()
     late.send("join", room=room["room"], role="viewer")
     late.expect_error("unknown-room")

@@ -1,7 +1,7 @@
 """The page a user opens, the health probe and the error pages."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from webapp.blueprints.models import manifest_path
@@ -35,6 +35,12 @@ def index():
     return render_template("index.html", client_config=client_config())
 
 
+@bp.get("/output")
+def output():
+    """Only the composited picture, full window, for OBS's Browser Source (static/js/output_main.js)."""
+    return render_template("output.html", client_config=client_config())
+
+
 @bp.get("/healthz")
 def healthz():
     """Liveness and readiness: the runtime and the model are present on disk."""
@@ -49,7 +55,19 @@ def healthz():
     return jsonify(body), 200 if body["status"] == "ok" else 503
 
 
+# A room link that leads nowhere (ended, mistyped, cut short) is read by a student or an invitee, not by
+# the studio's user: the page says what happened and whom to ask, and offers no way into the studio.
+ROOM_LINK_PREFIXES = {"/watch/": "broadcast", "/meet/": "meeting"}
+
+
+def _room_kind_of_path(path: str) -> str | None:
+    return next((kind for prefix, kind in ROOM_LINK_PREFIXES.items() if path.startswith(prefix)), None)
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     """A plain page for 4xx/5xx that keeps every security header (no stack traces)."""
-    return render_template("error.html", error=error), error.code
+    room_kind = _room_kind_of_path(request.path) if error.code == 404 else None
+    # Werkzeug's own text ("The requested URL was not found on the server…") is no advice for a person.
+    advice = error.description if error.description != type(error).description else None
+    return render_template("error.html", error=error, room_kind=room_kind, advice=advice), error.code

@@ -2,6 +2,7 @@
 
 The protocol both speak is documented in webapp/rooms/protocol.py.
 """
+import re
 import time
 from urllib.parse import urlencode, urlsplit
 
@@ -16,7 +17,7 @@ from webapp.rooms.channel import ReaderThread, SocketChannel
 from webapp.rooms.protocol import (
     MAX_PASSCODE_CHARS,
     CLOSE_NORMAL, CLOSE_POLICY, End, JanusToken, Join, Leave, Message, Ping, ProtocolError, Signal, State,
-    parse_create_room, parse_message,
+    normalise_passcode, parse_create_room, parse_message,
 )
 from webapp.rooms.registry import Registry, RoomInfo
 
@@ -41,6 +42,8 @@ NOT_FOUND = {
     "broadcast": "This broadcast does not exist or has ended. Ask the presenter for a new link.",
     "meeting": "This meeting does not exist or has ended. Ask whoever invited you for a new link.",
 }
+# The id characters at the start of a page path's room part (room ids are URL-safe base64).
+ROOM_ID_PREFIX = re.compile(r"[A-Za-z0-9_-]+")
 # Sec-Fetch-Site values of a form our own page submitted ("none": the user typed or bookmarked the URL).
 SAME_SITE_FETCHES = {"same-origin", "none"}
 ENDPOINT_OF_KIND = {"broadcast": "rooms.watch", "meeting": "rooms.meet"}
@@ -130,7 +133,7 @@ def new_meeting():
     # runs this app sends it, so a request without it is refused too (an old browser, or not a browser).
     if request.headers.get("Sec-Fetch-Site") not in SAME_SITE_FETCHES:
         abort(403, description="Meetings are started from this server's own page.")
-    passcode = request.form.get("passcode", "").strip() or None
+    passcode = normalise_passcode(request.form.get("passcode"))
     if passcode is not None and len(passcode) > MAX_PASSCODE_CHARS:
         abort(400, description=f"The passcode may be at most {MAX_PASSCODE_CHARS} characters.")
     try:
@@ -141,21 +144,40 @@ def new_meeting():
     return redirect(_room_url(info) + fragment, 303)
 
 
-@bp.get("/watch/<room_id>")
+@bp.get("/watch/<path:room_id>")  # path: a pasted "<id>/" or "<id>/." still finds its room
 def watch(room_id: str):
     """A broadcast's page: the presenter's and the viewers'."""
     return _room_page(room_id, "broadcast")
 
 
-@bp.get("/meet/<room_id>")
+@bp.get("/meet/<path:room_id>")
 def meet(room_id: str):
     """A meeting's page."""
     return _room_page(room_id, "meeting")
 
 
+@bp.get("/api/meetings/<room_id>/presence")
+def meeting_presence(room_id: str):
+    """How many people are in a meeting now, for its lobby ("2 people are in this meeting"): {people}, or
+    {ended: true}. A count and no names: someone with the link but not the passcode learns no more."""
+    info = _registry().room(room_id)
+    people = _registry().occupancy(room_id)
+    # An ended meeting is an answer, not an error: browsers log every 4xx fetch as a console error.
+    response = jsonify(people=people) if info and info.kind == "meeting" and people is not None else jsonify(ended=True)
+    response.cache_control.no_store = True  # it changes as people come and go
+    return response
+
+
 def _room_page(room_id: str, kind: str):
     info = _registry().room(room_id)
     if info is None or info.kind != kind:
+        # A link pasted with what followed it ("<id>.", "<id>)", "<id> "): the id is what comes before the
+        # first character no id holds. Redirected, so the address bar shows the link as it should be (the
+        # browser keeps a passcode fragment across the redirect).
+        pasted = ROOM_ID_PREFIX.match(room_id)
+        known = pasted and pasted.group() != room_id and _registry().room(pasted.group())
+        if known and known.kind == kind:
+            return redirect(_room_url(known), 302)
         abort(404, description=NOT_FOUND[kind])
     # client_config() already carries signalUrl and iceServers: the home page shares too.
     config = {**client_config(), "room": info.id, "roomKind": info.kind, "hasPasscode": info.has_passcode}

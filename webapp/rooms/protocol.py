@@ -6,6 +6,8 @@ media flows between the browsers and never through the server. Nothing is stored
 Rooms
 -----
 ``POST /api/rooms`` with JSON ``{"kind": "broadcast" | "meeting", "passcode"?: string of 1..64 chars}``
+(a passcode is compared without the spaces around it and in Unicode NFC, here and in ``join``; one of
+only spaces is none)
 (``Content-Type: application/json``) answers 201 with ``{"room": id, "kind": kind, "url": "/watch/<id>" or
 "/meet/<id>", "hostToken": token}``. Only the creator ever sees ``hostToken``: in a broadcast it is what
 makes a socket the presenter; in a meeting it is returned but not needed. Errors are JSON
@@ -41,8 +43,10 @@ Client to server:
   ``{"type": "signal", "from": senderPeerId, "data": {...}}``. ``data`` (SDP, ICE candidates) must be an
   object; the server does not look inside. In a broadcast a viewer may signal only the presenter and the
   presenter any viewer; in a meeting anyone may signal anyone else in the room.
-- ``{"type": "state", "muted": bool, "cameraOff": bool}`` (meetings): the others get
-  ``{"type": "peer-state", "peerId": id, "muted": bool, "cameraOff": bool}``.
+- ``{"type": "state", "muted": bool, "cameraOff": bool}`` (participants and the presenter): the others
+  in a meeting, every viewer of a broadcast, get ``{"type": "peer-state", "peerId": id, "muted": bool,
+  "cameraOff": bool}``; a viewer who joins while the presenter's camera is off or its microphone muted
+  gets one right after ``joined``. Refused with ``not-allowed`` from a viewer.
 - ``{"type": "leave"}``: the member is removed and the socket closed normally (1000).
 - ``{"type": "end"}`` (presenter only): every member, the presenter included, gets
   ``{"type": "ended", "reason": "presenter-ended"}``, the sockets are closed and the room is deleted.
@@ -88,6 +92,7 @@ without a reply: the server does not buffer it.
 """
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -202,6 +207,23 @@ def _string(fields: dict, key: str, max_chars: int, pattern: re.Pattern | None =
     return value
 
 
+def normalise_passcode(value: str | None) -> str | None:
+    """A passcode as compared: without the spaces around it (a phone keyboard adds one), Unicode NFC (a
+    typed "é" is one or two code points depending on the keyboard); None when nothing is left."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value.strip()) or None
+
+
+def _passcode(fields: dict, blank_is_none: bool) -> str | None:
+    value = fields.get("passcode")
+    if isinstance(value, str):
+        value = normalise_passcode(value)
+        if value is None and not blank_is_none:
+            raise ProtocolError("bad-field", '"passcode" needs a character other than spaces.')
+    return _string({"passcode": value}, "passcode", MAX_PASSCODE_CHARS, required=False)
+
+
 def _bool(fields: dict, key: str) -> bool:
     value = fields.get(key)
     if type(value) is not bool:
@@ -216,7 +238,7 @@ def _parse_join(fields: dict) -> Join:
         raise ProtocolError("bad-field", '"role" must be "presenter", "viewer" or "participant".')
     # An empty passcode or token is the same as none: a page may send its empty input field.
     fields = {key: (None if value == "" else value) for key, value in fields.items()}
-    passcode = _string(fields, "passcode", MAX_PASSCODE_CHARS, required=False)
+    passcode = _passcode(fields, blank_is_none=True)  # a page may send its empty input field
     host_token = _string(fields, "hostToken", MAX_TOKEN_CHARS, required=False)
     name = fields.get("name")
     if name is None:
@@ -271,7 +293,7 @@ def parse_create_room(body: bytes, max_bytes: int) -> CreateRoom:
     kind = fields.get("kind")
     if kind not in KINDS:
         raise ProtocolError("bad-field", '"kind" must be "broadcast" or "meeting".')
-    passcode = _string(fields, "passcode", MAX_PASSCODE_CHARS, required=False)
+    passcode = _passcode(fields, blank_is_none=False)  # a room is made with a passcode, or without one
     return CreateRoom(kind, passcode)
 
 

@@ -134,6 +134,10 @@ class Room:
         return self.members.get(member.peer_id) is member
 
 
+def _state_message(member: Member) -> str:
+    return protocol.encode("peer-state", peerId=member.peer_id, muted=member.muted, cameraOff=member.camera_off)
+
+
 def _digest(secret: str, salt: bytes) -> bytes:
     return hashlib.sha256(salt + secret.encode("utf-8", "surrogatepass")).digest()
 
@@ -238,6 +242,12 @@ class Registry:
             room = self._rooms.get(room_id)
             return room.info() if room else None
 
+    def occupancy(self, room_id: str) -> int | None:
+        """How many are in a live room right now (everyone, whatever their role), or None."""
+        with self._lock:
+            room = self._rooms.get(room_id)
+            return len(room.members) if room else None
+
     def stats(self) -> dict:
         """How many rooms, members and sockets are live."""
         with self._lock:
@@ -308,6 +318,9 @@ class Registry:
                 "joined", peerId=member.peer_id, role=member.role, kind=room.kind,
                 peers=[peer.view() for peer in audience], iceServers=self._ice_servers,
             ))
+            # A late viewer learns a paused camera or a muted microphone at once, not at the next switch.
+            if member.role == "viewer" and (presenter := room.presenter()) and (presenter.muted or presenter.camera_off):
+                out.send(member, _state_message(presenter))
             for peer in audience:
                 out.send(peer, protocol.encode("peer-joined", peer=member.view()))
             self._count_viewers(out, room)
@@ -338,16 +351,16 @@ class Registry:
         out.flush()
 
     def set_state(self, member: Member, muted: bool, camera_off: bool) -> None:
-        """A participant's microphone and camera switches, told to the others."""
+        """A participant's or the presenter's microphone and camera switches, told to those who see it."""
         out = _Outgoing()
         with self._lock:
             room = member.room
-            if room.kind != "meeting":
-                raise ProtocolError("not-allowed", "Only meeting participants share a mute state.")
+            if member.role == "viewer":
+                raise ProtocolError("not-allowed", "Viewers send no picture or sound: they have no state to share.")
             if not room.is_member(member):
                 return
             member.muted, member.camera_off = muted, camera_off
-            text = protocol.encode("peer-state", peerId=member.peer_id, muted=muted, cameraOff=camera_off)
+            text = _state_message(member)
             for peer in room.audience(member):
                 out.send(peer, text)
         out.flush()

@@ -4,6 +4,8 @@
  * cover-fitted to the requested size, so a thumbnail and a 1280x720 frame show the same picture.
  * Randomness comes from a seeded generator, so every render of a background is identical. */
 
+import { findAdminBackground, isAdminImageId, renderAdminBackground } from './admin.js';
+
 const DESIGN_WIDTH = 1600; // design units; 16:9 like the default camera mode
 const DESIGN_HEIGHT = 900; // design units
 // Shapes that touch the picture's edge extend this far past it, and blurred layers keep this margin,
@@ -397,8 +399,14 @@ const PAINTERS = Object.freeze({
   sunset: { paint: paintSunset, seed: 5 },
 });
 
-/** Paint built-in background `id` ('aurora' or 'builtin:aurora') at `width` x `height` px, cover-fitted; resolves to an ImageBitmap. */
+/** Paint built-in background `id` ('aurora' or 'builtin:aurora') at `width` x `height` px, cover-fitted; resolves to an ImageBitmap.
+ * An admin's background ('admin:lobby', backgrounds/admin.js) is drawn the same way, so every picture choice takes this one path. */
 export async function renderBuiltinBackground(id, width, height) {
+  if (isAdminImageId(id)) {
+    if (await findAdminBackground(id)) return renderAdminBackground(id, width, height);
+    // Removed from the server since it was chosen: the default picture, as for any outdated setting.
+    return renderBuiltinBackground(builtinBackgrounds[0].id, width, height);
+  }
   const painter = PAINTERS[String(id).startsWith(BUILTIN_IMAGE_PREFIX) ? id.slice(BUILTIN_IMAGE_PREFIX.length) : id];
   if (!painter) throw new RangeError(`unknown built-in background "${id}"`);
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {

@@ -71,6 +71,15 @@ export async function loadUploadedVideo(file) {
   if (file.size === 0) throw unplayable(new Error('the file is empty'));
 
   const url = URL.createObjectURL(file);
+  return openLoopingVideo(url, () => URL.revokeObjectURL(url));
+}
+
+/**
+ * Open `url` as a muted, looping, playing video (an object URL of an upload, or an admin's background
+ * from this server); throws UploadError. `onRelease()` runs once the video has let go of it.
+ * Resolves to `{video, width, height, play(), pause(), release()}`.
+ */
+export async function openLoopingVideo(url, onRelease = () => {}) {
   const video = document.createElement('video');
   video.muted = true; // muted video may play without a user gesture, and a background has no sound
   video.loop = true;
@@ -80,7 +89,7 @@ export async function loadUploadedVideo(file) {
     video.pause();
     video.removeAttribute('src');
     video.load(); // drops the decoder and the file
-    URL.revokeObjectURL(url);
+    onRelease();
   };
   try {
     const loaded = firstFrame(video);

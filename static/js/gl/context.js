@@ -15,10 +15,11 @@ export class GraphicsUnavailableError extends UserError {
 // Two triangles covering clip space, drawn as a strip.
 const QUAD_VERTICES = new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]);
 
-/** Create the context and the one quad buffer all full-screen passes share. */
-export function createGraphicsContext(canvas) {
+/** Create the context and the one quad buffer all full-screen passes share; `transparent` keeps
+ * the canvas's alpha channel (the page behind shows where the picture's alpha is below 1). */
+export function createGraphicsContext(canvas, { transparent = false } = {}) {
   const gl = canvas.getContext('webgl2', {
-    alpha: false,
+    alpha: transparent,
     antialias: false,
     depth: false,
     stencil: false,

@@ -13,7 +13,8 @@ export function createFrameRing(context, { width, height }) {
   const { gl } = context;
   const slots = Array.from({ length: RING_SLOTS }, (_, index) => ({
     index,
-    camera: buildCameraStage(context),
+    cameraStage: buildCameraStage(context),
+    camera: null, // the full-size frame's texture, once a frame was uploaded
     small: createRenderTarget(gl, width, height, 'rgba8'),
     serial: 0, // camera frames counted by the session; 0 = empty
     arrivedAt: 0, // performance.now() when the frame was uploaded, ms
@@ -31,17 +32,13 @@ export function createFrameRing(context, { width, height }) {
       }
       throw new Error('the frame ring has no free slot'); // cannot happen with RING_SLOTS > 3 held
     },
-    /** Copy the video's current frame into `slot`; every slot's storage follows a camera size change at once. */
+    /** Copy the video's current frame into `slot` (a slot's storage follows a camera size change on its next upload). */
     upload(slot, video) {
-      const { videoWidth, videoHeight } = video;
-      if (slot.camera.width !== videoWidth || slot.camera.height !== videoHeight) {
-        for (const other of slots) other.camera.allocate(videoWidth, videoHeight);
-      }
-      slot.camera.update(video);
+      slot.camera = slot.cameraStage.render(video);
     },
     cleanUp() {
       for (const slot of slots) {
-        slot.camera.cleanUp();
+        slot.cameraStage.cleanUp();
         slot.small.cleanUp();
       }
     },

@@ -11,6 +11,11 @@ import { createPeerLink } from './peer_link.js';
  */
 export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream, onViewers, onStatus }) {
   const links = new Map(); // viewer peerId -> link
+  const state = { muted: false, cameraOff: false }; // what viewers are told (a fresh join starts from this)
+
+  function sendState() {
+    signalling.send({ type: 'state', ...state });
+  }
 
   function connectViewer(peerId) {
     links.get(peerId)?.close();
@@ -38,6 +43,8 @@ export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream,
     },
     on: {
       joined(message) {
+        // The server forgets our state with our socket: a rejoin says it again.
+        if (state.muted || state.cameraOff) sendState();
         for (const peer of message.peers) if (peer.role === 'viewer') connectViewer(peer.peerId);
       },
       'peer-joined'(message) {
@@ -58,12 +65,17 @@ export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream,
 
   return {
     get viewerLinks() { return links; },
+    /** Tell viewers the camera is paused or the microphone muted (or back on). */
+    setState(changes) {
+      Object.assign(state, changes);
+      sendState();
+    },
     /** End the broadcast for everyone. */
     end() {
       signalling.close({ end: true });
       dropAll();
     },
-    /** Test hook: drop the signalling socket as a network failure would. */
-    dropForTest: () => signalling.dropForTest(),
+    /** Cut the signalling socket as a network failure would: the reconnect logic takes over. */
+    dropConnection: () => signalling.dropConnection(),
   };
 }

@@ -6,13 +6,17 @@ import { openViewerSignalling } from './signalling.js';
 import { createPeerLink } from './peer_link.js';
 
 const ICE_FAILED_REJOIN_MS = 4000; // a link that stays failed this long is rebuilt by re-joining
+// How a presenter who just (re)joined is until it says otherwise: camera on, microphone on.
+export const PRESENTER_DEFAULT_STATE = Object.freeze({ muted: false, cameraOff: false });
 
 /**
  * @param {{signalUrl: string, room: string, passcode?: string, iceServers: object[],
- *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void}} options
+ *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void,
+ *          onPresenterState?: (state: {muted: boolean, cameraOff: boolean}) => void}} options
  *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed
+ *   onPresenterState: the presenter paused its camera or muted its microphone, or undid it
  */
-export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus }) {
+export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus, onPresenterState = () => {} }) {
   let link = null;
   let failedTimer = 0;
 
@@ -29,7 +33,7 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
     } else if (state === 'failed' || state === 'disconnected') {
       onStatus('reconnecting');
       clearTimeout(failedTimer);
-      failedTimer = setTimeout(() => signalling.dropForTest(), ICE_FAILED_REJOIN_MS);
+      failedTimer = setTimeout(() => signalling.dropConnection(), ICE_FAILED_REJOIN_MS);
     }
   }
 
@@ -40,11 +44,18 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
     onStatus,
     onReconnecting: closeLink,
     on: {
-      // The presenter (re)joined: its offer follows.
-      'peer-joined': closeLink,
+      // The presenter (re)joined: its offer follows, and its state if it is not the default.
+      'peer-joined'() {
+        closeLink();
+        onPresenterState(PRESENTER_DEFAULT_STATE);
+      },
       'peer-left'() {
         closeLink();
+        onPresenterState(PRESENTER_DEFAULT_STATE);
         onStatus('waiting');
+      },
+      'peer-state'(message) {
+        onPresenterState({ muted: message.muted, cameraOff: message.cameraOff });
       },
       signal(message) {
         if (!link || link.peerId !== message.from) {
@@ -66,6 +77,7 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
       closeLink();
       signalling.close();
     },
-    dropForTest: () => signalling.dropForTest(),
+    /** Cut the signalling socket as a network failure would: the reconnect logic takes over. */
+    dropConnection: () => signalling.dropConnection(),
   };
 }

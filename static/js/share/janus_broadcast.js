@@ -11,6 +11,7 @@
  * page, destroys the room when the broadcast ends. */
 import { openSignalling, openViewerSignalling } from './signalling.js';
 import { openJanusSession, JanusError } from './janus_client.js';
+import { PRESENTER_DEFAULT_STATE } from './broadcast_viewer.js';
 
 const JANUS_PATH = '/janus'; // where webapp/blueprints/janus_proxy.py forwards Janus's HTTP API
 const VIDEOROOM = 'janus.plugin.videoroom';
@@ -104,6 +105,7 @@ function trickleTo(pc, handle) {
 export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, stream, onViewers, onStatus,
   janusUrl = JANUS_PATH }) {
   const viewers = new Set(); // viewer peer ids in our room
+  const state = { muted: false, cameraOff: false }; // what viewers are told, as in startBroadcast
   const credentials = janusCredentials(onStatus);
   let publication = null; // {session, handle, pc, feed, room, closed}
   let ended = false;
@@ -171,6 +173,7 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
     onStatus: credentials.onStatus,
     on: {
       joined(message) {
+        if (state.muted || state.cameraOff) signalling.send({ type: 'state', ...state });
         viewers.clear();
         for (const peer of message.peers) if (peer.role === 'viewer') viewers.add(peer.peerId);
         for (const peerId of viewers) announce(peerId);
@@ -203,25 +206,31 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
     },
     /** The Janus room number, once published (tests ask Janus about it). */
     get janusRoom() { return publication?.room ?? null; },
+    /** Tell viewers the camera is paused or the microphone muted (or back on). */
+    setState(changes) {
+      Object.assign(state, changes);
+      signalling.send({ type: 'state', ...state });
+    },
     /** End the broadcast for everyone. */
     end() {
       signalling.close({ end: true });
       if (!ended) stopPublishing();
       ended = true;
     },
-    /** Test hook: drop the signalling socket as a network failure would. */
-    dropForTest: () => signalling.dropForTest(),
+    /** Cut the signalling socket as a network failure would: the reconnect logic takes over. */
+    dropConnection: () => signalling.dropConnection(),
   };
 }
 
 /**
  * A viewer's side: subscribe in Janus to the feed the presenter announces over our room socket.
  * @param {{signalUrl: string, room: string, passcode?: string, iceServers: object[],
- *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void}} options
+ *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void,
+ *          onPresenterState?: (state: {muted: boolean, cameraOff: boolean}) => void}} options
  *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed
  */
 export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus,
-  janusUrl = JANUS_PATH }) {
+  onPresenterState = () => {}, janusUrl = JANUS_PATH }) {
   const credentials = janusCredentials(onStatus);
   let link = null; // {peerId, pc, feed, session, closed}
   let wanted = null; // {peerId, feed}: the presenter's last announcement
@@ -295,14 +304,19 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
     on: {
       'janus-token': credentials.answered,
       'peer-joined'() {
-        // The presenter (re)joined: its announcement follows.
+        // The presenter (re)joined: its announcement follows, and its state if it is not the default.
         wanted = null;
         closeLink();
+        onPresenterState(PRESENTER_DEFAULT_STATE);
       },
       'peer-left'() {
         wanted = null;
         closeLink();
+        onPresenterState(PRESENTER_DEFAULT_STATE);
         onStatus('waiting');
+      },
+      'peer-state'(message) {
+        onPresenterState({ muted: message.muted, cameraOff: message.cameraOff });
       },
       signal(message) {
         const feed = message.data?.janus?.feed;
@@ -326,6 +340,6 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
       closeLink();
       signalling.close();
     },
-    dropForTest: () => signalling.dropForTest(),
+    dropConnection: () => signalling.dropConnection(),
   };
 }

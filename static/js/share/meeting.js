@@ -92,6 +92,6 @@ export function joinMeeting({ signalUrl, room, passcode, name, iceServers, strea
       signalling.close();
       dropAll();
     },
-    dropForTest: () => signalling.dropForTest(),
+    dropConnection: () => signalling.dropConnection(),
   };
 }

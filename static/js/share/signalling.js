@@ -105,8 +105,9 @@ export function openSignalling({ url, join, on, onStatus }) {
         socket?.close();
       }
     },
-    /** Test hook: drop the socket as a network failure would (it reconnects). */
-    dropForTest() { socket?.close(); },
+    /** Close the socket as a network failure would: the reconnect logic takes over (a viewer whose
+     * media link failed rejoins this way; tests use it to cut the connection). */
+    dropConnection() { socket?.close(); },
   };
 }
 

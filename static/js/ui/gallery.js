@@ -3,8 +3,9 @@
  * Native radios give the radiogroup behaviour for free: one tab stop, arrow keys move and select,
  * screen readers announce "3 of 9". The colour picker and the upload button sit beside the radios
  * as their own controls (an input inside a radio's label would be two controls in one). */
+import { ADMIN_IMAGE_PREFIX, loadAdminBackgrounds } from '../backgrounds/admin.js';
 import { builtinBackgrounds, BUILTIN_IMAGE_PREFIX } from '../backgrounds/builtin.js';
-import { UPLOAD_IMAGE_ID } from './settings_store.js';
+import { hasSavedSettings, UPLOAD_IMAGE_ID } from './settings_store.js';
 import { drawBlurThumbnail, drawBuiltinThumbnail, drawColourThumbnail, drawPictureThumbnail } from './thumbnails.js';
 
 const THUMB_WIDTH = 224; // px: twice the widest tile in CSS px, so thumbnails stay sharp on HiDPI screens
@@ -14,6 +15,10 @@ const UPLOAD_BUTTON_NAME = 'Upload image or video…';
 // The own-upload tile's name, by what was uploaded.
 const UPLOAD_LABELS = Object.freeze({ image: 'Your image', video: 'Your video' });
 const UPLOAD_CAPTION = 'Upload…';
+
+const VIDEO_BADGE = 'Video'; // on an admin's looping video tile
+// What a first visit shows when the admin named no default (settings_store.js's DEFAULT_SETTINGS).
+const FALLBACK_CHOICE = 'blur:light';
 
 const BLUR_PREFIX = 'blur:';
 const COLOUR_CHOICE = 'colour';
@@ -58,7 +63,7 @@ function createThumb(doc) {
   return element(doc, 'canvas', 'tile-thumb', { width: THUMB_WIDTH, height: THUMB_HEIGHT, 'aria-hidden': 'true' });
 }
 
-function createRadioTile(doc, { value, label }) {
+function createRadioTile(doc, { value, label, badge }) {
   const slot = element(doc, 'div', 'tile-slot');
   const tile = element(doc, 'label', 'tile');
   const input = element(doc, 'input', 'tile-input', { type: 'radio', name: RADIO_NAME, value });
@@ -66,7 +71,13 @@ function createRadioTile(doc, { value, label }) {
   const thumb = createThumb(doc);
   const caption = element(doc, 'span', 'tile-label');
   caption.textContent = label;
+  tile.title = label; // the caption is cut to fit a long name
   face.append(thumb, caption);
+  if (badge) {
+    const kind = element(doc, 'span', 'tile-kind');
+    kind.textContent = badge;
+    face.append(kind);
+  }
   tile.append(input, face);
   slot.append(tile);
   return { slot, input, thumb, caption };
@@ -98,12 +109,13 @@ export function createGallery(fieldset, handlers) {
   const radios = new Map(); // value -> {slot, input, thumb, label}
   const grid = element(doc, 'div', 'gallery-grid');
 
-  for (const choice of radioChoices()) {
+  function addRadioTile(choice, before = null) {
     const tile = createRadioTile(doc, choice);
     radios.set(choice.value, { ...tile, label: choice.label });
-    grid.append(tile.slot);
+    grid.insertBefore(tile.slot, before);
     choice.draw?.(tile.thumb).catch(() => tile.thumb.classList.add('tile-thumb-missing'));
   }
+  for (const choice of radioChoices()) addRadioTile(choice);
 
   const colourTile = radios.get(COLOUR_CHOICE);
   const colourInput = element(doc, 'input', 'tile-colour-input', { type: 'color', 'aria-label': 'Choose the colour' });
@@ -116,19 +128,55 @@ export function createGallery(fieldset, handlers) {
   grid.append(upload.slot);
   fieldset.append(grid);
 
+  // Captured before anything is saved: the admin's default applies to a first visit only.
+  const firstVisit = !hasSavedSettings(window.localStorage);
+  let shownChoice = null; // what the settings show, kept for tiles that arrive later
+  let userChose = false;
   grid.addEventListener('change', (event) => {
-    if (event.target.name === RADIO_NAME && event.target.checked) handlers.onSelect(event.target.value);
+    if (event.target.name !== RADIO_NAME || !event.target.checked) return;
+    userChose = true;
+    handlers.onSelect(event.target.value);
   });
-  colourInput.addEventListener('input', () => handlers.onColour(colourInput.value, false));
+
+  // The admin's backgrounds (vbg serve --backgrounds-dir) join the built-ins when the server's list arrives.
+  const adminTilesAdded = loadAdminBackgrounds().then(({ backgrounds }) => {
+    if (!grid.isConnected) return;
+    for (const { id, name, kind } of backgrounds) {
+      const value = `${ADMIN_IMAGE_PREFIX}${id}`;
+      addRadioTile({
+        value, label: name, badge: kind === 'video' ? VIDEO_BADGE : null,
+        draw: (canvas) => drawBuiltinThumbnail(canvas, value),
+      }, colourTile.slot);
+    }
+    const fallback = backgrounds.find((entry) => entry.default);
+    const fallbackChoice = fallback ? `${ADMIN_IMAGE_PREFIX}${fallback.id}` : FALLBACK_CHOICE;
+    const wanted = shownChoice;
+    if (firstVisit && fallback && !userChose && wanted === FALLBACK_CHOICE) {
+      handlers.onSelect(fallbackChoice);
+    } else if (wanted?.startsWith(ADMIN_IMAGE_PREFIX) && !radios.has(wanted)) {
+      handlers.onSelect(fallbackChoice); // the admin removed it since it was chosen
+    }
+    if (shownChoice) api.select(shownChoice);
+  });
+
+  colourInput.addEventListener('input', () => {
+    userChose = true;
+    handlers.onColour(colourInput.value, false);
+  });
   colourInput.addEventListener('change', () => handlers.onColour(colourInput.value, true));
   let uploadBusy = false;
   upload.button.addEventListener('click', () => {
-    if (!uploadBusy) handlers.onUploadRequest();
+    if (uploadBusy) return;
+    userChose = true;
+    handlers.onUploadRequest();
   });
 
-  return {
+  const api = {
+    /** Resolves once the admin's backgrounds (if any) are in the gallery. */
+    ready: adminTilesAdded,
     /** Check the radio of `choice` (no change event: this mirrors the settings, it does not set them). */
     select(choice) {
+      shownChoice = choice;
       const tile = radios.get(choice);
       if (tile && !tile.slot.hidden) tile.input.checked = true;
     },
@@ -164,4 +212,5 @@ export function createGallery(fieldset, handlers) {
       return radios.get(choice)?.label ?? choice;
     },
   };
+  return api;
 }

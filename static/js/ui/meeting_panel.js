@@ -1,4 +1,6 @@
-/** The "Meeting" card of /meet/<room>: join with the composited picture, mute, camera off, leave. */
+/** The "Meeting" card of /meet/<room>: the lobby (who is in, join with the composited picture), then
+ * mute, camera off, leave. The stage's data-meeting ("lobby" or "live") lays the page out: once joined,
+ * the others come first and one's own picture shrinks to a small self view (app.css). */
 import { joinMeeting } from '../share/meeting.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, passcodeFromHash } from '../share/share_link.js';
@@ -6,6 +8,8 @@ import { UserError } from '../user_error.js';
 import { openMicrophone, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { createParticipantGrid } from './participant_grid.js';
+import { presenceText, watchPresence } from '../share/meeting_presence.js';
+import { publishDiagnostics } from '../diagnostics.js';
 
 const NAME_KEY = 'vbg.meeting.name'; // localStorage: the name is asked once per browser
 
@@ -18,9 +22,10 @@ export function bindMeetingPanel({ studio, config, message }) {
   const $ = (id) => document.getElementById(id);
   const joinButton = $('meeting-join');
   const nameInput = $('meeting-name');
+  const stage = joinButton.closest('.stage');
   const grid = createParticipantGrid($('participant-grid'), $('participants-empty'));
   const meeting = { state: 'idle', session: null, microphone: null, grid };
-  window.vbg.meeting = meeting;
+  publishDiagnostics({ meeting });
 
   const hashPasscode = passcodeFromHash(location.hash);
   $('meeting-passcode-field').hidden = !config.hasPasscode || Boolean(hashPasscode);
@@ -32,10 +37,34 @@ export function bindMeetingPanel({ studio, config, message }) {
     $('meeting-count').textContent = countText(grid.tiles.size);
   }
 
+  let presence = null; // the lobby's watcher of who is in, while not joined
+  let ended = false; // the server says the meeting is over: nothing to join
+  function watchLobby() {
+    presence?.stop();
+    presence = watchPresence(config.room, {
+      onCount: (people) => { $('meeting-presence').textContent = presenceText(people); },
+      onEnded: () => {
+        ended = true;
+        $('meeting-presence').textContent = 'This meeting has ended';
+        joinButton.disabled = true;
+        message.show('meeting', new UserError('This meeting has ended.', 'Ask whoever invited you for a new link.'));
+      },
+    });
+  }
+
   function setLive(live) {
     $('meeting-setup').hidden = live;
     $('meeting-live').hidden = !live;
-    joinButton.disabled = !studio.running || live;
+    $('participants').hidden = !live;
+    $('meeting-heading').textContent = live ? 'In the meeting' : 'Ready to join?';
+    stage.dataset.meeting = live ? 'live' : 'lobby';
+    joinButton.disabled = !studio.running || live || ended;
+    if (live) {
+      presence?.stop();
+      presence = null;
+    } else if (!presence && !ended) {
+      watchLobby();
+    }
   }
 
   function onStatus(status, detail) {
@@ -109,9 +138,10 @@ export function bindMeetingPanel({ studio, config, message }) {
   $('meeting-mute').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setMuted(on)));
   $('meeting-camera-off').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setCameraOff(on)));
   studio.onCameraChange((running) => {
-    joinButton.disabled = !running || Boolean(meeting.session);
+    joinButton.disabled = !running || Boolean(meeting.session) || ended;
     $('meeting-hint').hidden = running;
   });
+  setLive(false);
   window.addEventListener('pagehide', () => meeting.session?.leave());
   return meeting;
 }

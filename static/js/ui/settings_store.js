@@ -4,6 +4,7 @@
  * loses only that key, which falls back to its default. An uploaded picture or video is never
  * stored; the 'upload' choice itself is not restored after a reload because the file is gone by then. */
 import { builtinBackgrounds, BUILTIN_IMAGE_PREFIX } from '../backgrounds/builtin.js';
+import { isAdminImageId } from '../backgrounds/admin.js';
 
 const STORAGE_KEY = 'vbg.settings.v1';
 const MAX_CAMERA_ID_LENGTH = 512; // characters; real device ids are 64 hex characters
@@ -37,7 +38,8 @@ const oneOf = (choices) => (value) => choices.includes(value);
 const VALIDATORS = Object.freeze({
   mode: oneOf(MODES),
   blurLevel: oneOf(BLUR_LEVELS),
-  imageId: (value) => value === UPLOAD_IMAGE_ID || BUILTIN_IMAGE_IDS.includes(value),
+  // An admin's background is checked against the server's list once it arrives (ui/gallery.js).
+  imageId: (value) => value === UPLOAD_IMAGE_ID || BUILTIN_IMAGE_IDS.includes(value) || isAdminImageId(value),
   colour: (value) => typeof value === 'string' && COLOUR_PATTERN.test(value),
   backend: oneOf(BACKENDS),
   cameraId: (value) => typeof value === 'string' && value.length <= MAX_CAMERA_ID_LENGTH,
@@ -77,6 +79,15 @@ function readStored(storage) {
   }
   if (restored.imageId === UPLOAD_IMAGE_ID) restored.imageId = DEFAULT_SETTINGS.imageId;
   return restored;
+}
+
+/** Whether `storage` holds a saved choice (false on a first visit, or with storage disabled). */
+export function hasSavedSettings(storage) {
+  try {
+    return storage?.getItem(STORAGE_KEY) != null;
+  } catch {
+    return false;
+  }
 }
 
 /** A store over `storage` (window.localStorage, or null for none): get, update, subscribe. */

@@ -8,6 +8,7 @@ import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
 import { openMicrophone, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
+import { publishDiagnostics } from '../diagnostics.js';
 
 // sessionStorage (this tab only, survives a reload): the open broadcast, so a presenter who reloads
 // or whose tab crashed picks it up again and the class keeps its link.
@@ -18,6 +19,21 @@ const QR_ERROR_CORRECTION = 'M'; // about 15% of the code may be lost: survives 
 const QR_TYPE_AUTO = 0; // the smallest QR version that holds the link
 const QR_CELL = 4; // SVG units per module; the <img> scales the picture anyway
 const QR_QUIET_ZONE = 4 * QR_CELL; // the four blank modules around the code that scanners look for
+const PASSCODE_MASK_CHARS = 6; // dots shown for a hidden passcode, whatever its length
+
+/** The "LIVE" badge over the presenter's own preview (hidden until a broadcast is live). */
+function createLiveBadge() {
+  const badge = document.createElement('p');
+  badge.className = 'overlay badge badge-live';
+  badge.id = 'share-live-badge';
+  badge.hidden = true;
+  const word = document.createElement('span');
+  word.className = 'live-word';
+  word.textContent = 'Live';
+  badge.append(word, document.createElement('span'));
+  document.getElementById('output').parentElement.append(badge);
+  return badge;
+}
 
 /** An SVG data: URL of the QR code of `text` (UTF-8, byte mode), drawn with the vendored qrcode-generator. */
 export function qrCodeUrl(qrcode, text) {
@@ -29,10 +45,16 @@ export function qrCodeUrl(qrcode, text) {
   return `data:image/svg+xml,${encodeURIComponent(svg)}`;
 }
 
-/** Text for the number of viewers. */
+/** Text for the number of viewers, said to the presenter while live. */
 export function viewersText(count) {
-  if (count === 0) return 'Nobody is watching yet.';
-  return count === 1 ? '1 person is watching.' : `${count} people are watching.`;
+  if (count === 0) return 'You\'re live. Nobody is watching yet.';
+  return count === 1 ? 'You\'re live to 1 person.' : `You're live to ${count} people.`;
+}
+
+/** What viewers see, said to the presenter (the words are the viewer page's, watch_main.js). */
+export function viewersSeeText({ cameraOff, muted }) {
+  if (cameraOff) return 'Viewers see: "The presenter paused their camera". Enable the camera to go on.';
+  return muted ? 'Viewers see your picture, without sound.' : 'Viewers see your picture.';
 }
 
 /**
@@ -48,14 +70,57 @@ export function bindSharePanel({ studio, config, message }) {
   const linkInput = $('share-link');
   const includePasscodeRow = $('share-include-passcode-row');
   const includePasscode = $('share-include-passcode');
-  const viewers = $('share-viewers');
-  const share = { state: 'idle', room: null, link: null, viewers: 0, broadcast: null, microphone: null, passcode: '' };
-  window.vbg.share = share;
+  const viewers = $('share-viewers-text');
+  const muteButton = $('share-mute');
+  const passcodeValue = $('share-passcode-value');
+  const revealButton = $('share-passcode-reveal');
+  const liveBadge = createLiveBadge();
+  const share = {
+    state: 'idle', room: null, link: null, viewers: 0, broadcast: null, microphone: null, passcode: '',
+    muted: false, cameraOff: false, // what viewers are told
+  };
+  publishDiagnostics({ share });
   let qrLibrary = null; // the import of qrcode-generator, started the first time a link is shown
 
   function refreshStartButton(running) {
     startButton.disabled = !running || share.state === 'starting';
     hint.hidden = running;
+  }
+
+  /** The badge on the preview, the card's words and the mute button, from `share`. */
+  function refreshLive() {
+    const live = share.state === 'live';
+    liveBadge.hidden = !live;
+    if (!live) return;
+    viewers.textContent = viewersText(share.viewers);
+    liveBadge.lastChild.textContent = share.cameraOff ? 'Camera paused' : `${share.viewers} watching`;
+    $('share-viewers-see').textContent = viewersSeeText(share);
+    muteButton.hidden = !share.microphone;
+    $('share-no-sound').hidden = Boolean(share.microphone);
+    muteButton.setAttribute('aria-pressed', String(share.muted));
+    $('share-mute-label').textContent = share.muted ? 'Unmute microphone' : 'Mute microphone';
+  }
+
+  function setMuted(muted) {
+    share.muted = muted;
+    if (share.microphone) share.microphone.enabled = !muted; // a disabled track sends silence
+    share.broadcast?.setState({ muted });
+    refreshLive();
+  }
+
+  function onCameraChange(running) {
+    refreshStartButton(running);
+    if (share.state !== 'live') return;
+    share.cameraOff = !running;
+    share.broadcast?.setState({ cameraOff: share.cameraOff });
+    refreshLive();
+  }
+
+  function showPasscode(revealed) {
+    revealButton.dataset.revealed = String(revealed);
+    revealButton.textContent = revealed ? 'Hide' : 'Show';
+    revealButton.setAttribute('aria-label', revealed ? 'Hide passcode' : 'Show passcode');
+    passcodeValue.textContent = revealed ? share.passcode : '•'.repeat(PASSCODE_MASK_CHARS);
   }
 
   function showLink() {
@@ -85,8 +150,10 @@ export function bindSharePanel({ studio, config, message }) {
     refreshStartButton(true);
     message.clear('share');
     try {
-      const room = savedBroadcast() ?? await createRoom('broadcast', $('share-passcode').value);
-      room.passcode ??= $('share-passcode').value;
+      // Spaces around a passcode do not count (the server trims them as well): it is shown back as it works.
+      const typed = $('share-passcode').value.trim();
+      const room = savedBroadcast() ?? await createRoom('broadcast', typed);
+      room.passcode ??= typed;
       sessionStorage.setItem(RESUME_KEY, JSON.stringify(room));
       share.passcode = room.passcode;
       share.microphone = $('share-microphone').checked ? await openMicrophone() : null;
@@ -94,7 +161,7 @@ export function bindSharePanel({ studio, config, message }) {
         message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
       }
       const sendStream = outgoingStream(stream, share.microphone);
-      Object.assign(share, { room: room.room, url: room.url, viewers: 0 });
+      Object.assign(share, { room: room.room, url: room.url, viewers: 0, muted: false, cameraOff: !studio.running });
       share.broadcast = (config.sfu === 'janus' ? startJanusBroadcast : startBroadcast)({
         signalUrl: socketUrl(config.signalUrl),
         room: room.room,
@@ -103,17 +170,20 @@ export function bindSharePanel({ studio, config, message }) {
         stream: sendStream,
         onViewers: (count) => {
           share.viewers = count;
-          viewers.textContent = viewersText(count);
+          refreshLive();
         },
         onStatus: onBroadcastStatus,
       });
+      if (share.cameraOff) share.broadcast.setState({ cameraOff: true });
       includePasscodeRow.hidden = !share.passcode;
+      $('share-passcode-row').hidden = !share.passcode;
+      showPasscode(false);
       showLink();
       $('share-loopback').hidden = !isLoopbackOrigin();
-      viewers.textContent = viewersText(0);
       setup.hidden = true;
       live.hidden = false;
       share.state = 'live';
+      refreshLive();
     } catch (error) {
       share.state = 'idle';
       message.show('share', error);
@@ -142,6 +212,7 @@ export function bindSharePanel({ studio, config, message }) {
     share.microphone = null;
     share.state = 'idle';
     share.room = null;
+    refreshLive();
     live.hidden = true;
     setup.hidden = false;
     refreshStartButton(studio.running);
@@ -150,8 +221,10 @@ export function bindSharePanel({ studio, config, message }) {
   startButton.addEventListener('click', start);
   $('share-end').addEventListener('click', stop);
   includePasscode.addEventListener('change', showLink);
+  muteButton.addEventListener('click', () => setMuted(!share.muted));
+  revealButton.addEventListener('click', () => showPasscode(revealButton.dataset.revealed !== 'true'));
   bindCopyButton($('share-copy'), linkInput);
-  studio.onCameraChange(refreshStartButton);
+  studio.onCameraChange(onCameraChange);
   // Closing or reloading the tab does not end the broadcast: the room waits for its presenter (the
   // server keeps it for a grace period) and viewers see "Waiting for the presenter". "End broadcast" ends it.
   if (savedBroadcast()) {

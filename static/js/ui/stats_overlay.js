@@ -1,4 +1,5 @@
-/** The stats overlay on the preview: frame rates, inference time, backend, gate, drops, latency.
+/** The stats overlay on the preview: in plain words the frame rate, the background quality and the
+ * delay; behind its "Details" disclosure (closed at first) inference time, backend, gate, drops and tier.
  *
  * update() is called on every frame, so it only copies numbers into a preallocated record; the DOM
  * is written at most REFRESH_MS apart (text changes cost style and layout), and not at all while
@@ -8,24 +9,39 @@ const REFRESH_MS = 250; // ms between DOM writes: 4 per second is readable and c
 const MISSING = '–';
 
 const BACKEND_LABELS = Object.freeze({ wasm: 'WASM', webgpu: 'WebGPU' });
+// Quality tiers (static/js/quality.js) as a person reads them: the lower two are there to keep up.
+const QUALITY_WORDS = Object.freeze({ high: 'best', medium: 'good', low: 'reduced to keep up', lowest: 'reduced to keep up' });
+const hasQuality = (s) => s.quality !== undefined && s.quality !== null && s.quality !== '';
 
-// [key, label, format(sample) -> string]; one row each, in this order.
+// [key, label, format(sample) -> string, inDetails]; one row each, in this order.
 const ROWS = Object.freeze([
-  ['fps', 'FPS', (s) => (isFinite(s.fps) ? `${s.fps.toFixed(1)}${isFinite(s.cameraFps) ? ` / ${Math.round(s.cameraFps)}` : ''}` : MISSING)],
-  ['inference', 'Inference', (s) => (isFinite(s.inferenceMs) ? `${s.inferenceMs.toFixed(1)} ms` : MISSING)],
-  ['backend', 'Backend', (s) => (s.backend ? (BACKEND_LABELS[s.backend] ?? s.backend) : MISSING)],
-  ['gate', 'Gate', (s) => (s.gateState ? `${s.gateState}${isFinite(s.skipRate) ? ` · ${Math.round(s.skipRate * 100)}% skipped` : ''}` : MISSING)],
-  ['dropped', 'Dropped', (s) => (isFinite(s.droppedFrames) ? String(s.droppedFrames) : MISSING)],
-  ['latency', 'Latency', (s) => (isFinite(s.latencyMs) ? `${s.latencyMs.toFixed(0)} ms` : MISSING)],
-  ['quality', 'Quality', (s) => (s.quality !== undefined && s.quality !== null && s.quality !== '' ? `${s.quality}${s.qualityPinned ? ' (fixed)' : ''}` : MISSING)],
+  ['fps', 'Frames per second', (s) => (isFinite(s.fps) ? `${s.fps.toFixed(1)}${isFinite(s.cameraFps) ? ` / ${Math.round(s.cameraFps)}` : ''}` : MISSING), false],
+  ['background', 'Background quality', (s) => (hasQuality(s) ? (QUALITY_WORDS[s.quality] ?? s.quality) : MISSING), false],
+  ['latency', 'Delay', (s) => (isFinite(s.latencyMs) ? `${s.latencyMs.toFixed(0)} ms` : MISSING), false],
+  ['inference', 'Inference', (s) => (isFinite(s.inferenceMs) ? `${s.inferenceMs.toFixed(1)} ms` : MISSING), true],
+  ['backend', 'Backend', (s) => (s.backend ? (BACKEND_LABELS[s.backend] ?? s.backend) : MISSING), true],
+  ['gate', 'Gate', (s) => (s.gateState ? `${s.gateState}${isFinite(s.skipRate) ? ` · ${Math.round(s.skipRate * 100)}% skipped` : ''}` : MISSING), true],
+  ['dropped', 'Dropped', (s) => (isFinite(s.droppedFrames) ? String(s.droppedFrames) : MISSING), true],
+  ['quality', 'Quality tier', (s) => (hasQuality(s) ? `${s.quality}${s.qualityPinned ? ' (fixed)' : ''}` : MISSING), true],
 ]);
+
+function statsList() {
+  const list = document.createElement('dl');
+  list.className = 'stats-list';
+  return list;
+}
 
 /** Build the overlay inside `element` (shown/hidden by its `hidden` attribute); returns {update, clear}. */
 export function createStatsOverlay(element) {
-  const list = document.createElement('dl');
-  list.className = 'stats-list';
+  const plain = statsList();
+  const details = document.createElement('details');
+  details.className = 'stats-details';
+  const summary = document.createElement('summary');
+  summary.textContent = 'Details';
+  const technical = statsList();
+  details.append(summary, technical);
   const cells = [];
-  for (const [key, label] of ROWS) {
+  for (const [key, label, , inDetails] of ROWS) {
     const row = document.createElement('div');
     row.dataset.stat = key;
     const term = document.createElement('dt');
@@ -33,10 +49,10 @@ export function createStatsOverlay(element) {
     const value = document.createElement('dd');
     value.textContent = MISSING;
     row.append(term, value);
-    list.append(row);
+    (inDetails ? technical : plain).append(row);
     cells.push(value);
   }
-  element.replaceChildren(list);
+  element.replaceChildren(plain, details);
 
   // The latest sample, copied field by field so callers may reuse one object every frame.
   const latest = {

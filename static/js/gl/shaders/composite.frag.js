@@ -6,7 +6,7 @@ uniform sampler2D u_camera;
 uniform sampler2D u_mask;        // refined person probability
 uniform sampler2D u_blur;        // blur stage output: rgb = weighted colour sum, a = background weight
 uniform sampler2D u_image;       // background picture (MODE_IMAGE)
-uniform int u_mode;              // 0 blur, 1 image, 2 colour
+uniform int u_mode;              // 0 blur, 1 image, 2 colour, 3 transparent (alpha 0 where the background is)
 uniform vec3 u_colour;           // MODE_COLOUR background, linear 0..1 sRGB values
 uniform vec4 u_imageTransform;   // cover-fit: uv_image = v_uv * xy + zw
 uniform float u_personVisible;   // 0 = fail closed: the whole frame is background (blurred)
@@ -23,6 +23,8 @@ void main() {
     background = texture(u_image, v_uv * u_imageTransform.xy + u_imageTransform.zw).rgb;
   } else if (u_mode == 2) {
     background = u_colour;
+  } else if (u_mode == 3) {
+    background = person; // nothing to spill: the background is left to whatever shows through
   } else {
     background = blurSums.rgb / max(blurSums.a, 1e-4);
   }
@@ -33,7 +35,7 @@ void main() {
 #ifdef ALPHA_ONLY
   outColor = vec4(alpha, 0.0, 0.0, 1.0); // the benchmark probe reads what share of each pixel is camera
 #else
-  outColor = vec4(mix(background, person, alpha), 1.0);
+  outColor = vec4(mix(background, person, alpha), u_mode == 3 ? alpha : 1.0);
 #endif
 }
 `;

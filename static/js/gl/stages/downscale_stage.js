@@ -9,12 +9,13 @@ export function buildDownscaleStage(context, { width, height }) {
   const pass = createPass(context, downscaleFragment);
 
   return {
-    /** Render `cameraTexture` at model size into `target` (a render target of that size). */
+    /** Render `cameraTexture` at model size into `target` (a render target of that size); returns its texture. */
     render(cameraTexture, target) {
       pass.use();
       bindTexture(gl, pass.uniforms.u_camera, cameraTexture, 0);
       gl.uniform2f(pass.uniforms.u_tapOffset, 0.25 / width, 0.25 / height);
       pass.draw(target);
+      return target.texture;
     },
     cleanUp() {
       pass.cleanUp();

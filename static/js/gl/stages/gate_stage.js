@@ -16,8 +16,9 @@ export function buildGateStage(context, { width, height }) {
   const result = { changedInBand: 0, bandArea: 0 };
 
   return {
-    /** Fill and return a reused {changedInBand, bandArea} in model pixels. */
-    measure(current, segmented, band) {
+    /** Compare `current` with `segmented` (the mask's frame) inside `band`; returns a reused
+     * {changedInBand, bandArea} in model pixels. */
+    render(current, segmented, band) {
       pass.use();
       bindTexture(gl, pass.uniforms.u_current, current, 0);
       bindTexture(gl, pass.uniforms.u_segmented, segmented, 1);

@@ -20,13 +20,13 @@ export function buildMaskStage(context, { width, height }) {
   const horizontal = createPass(context, bandFragment, { BAND_RADIUS: BAND_RADIUS_PX, HORIZONTAL: 1 });
   const vertical = createPass(context, bandFragment, { BAND_RADIUS: BAND_RADIUS_PX });
 
+  const output = Object.freeze({ mask: texture, segmented: segmented.texture, band: band.texture });
+
   return {
-    texture,
-    band,
-    segmented,
     /** Upload a person-probability mask (Float32Array, W*H, row 0 = image top) computed from the
-     * model-size frame `source` (a render target), and update the band. */
-    upload(mask, source) {
+     * model-size frame `source` (a render target), and update the band. Returns the textures
+     * {mask, segmented: the frame it describes, band: its edge band}, the same object every time. */
+    render(mask, source) {
       gl.bindFramebuffer(gl.READ_FRAMEBUFFER, source.framebuffer);
       gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, segmented.framebuffer);
       gl.blitFramebuffer(0, 0, width, height, 0, 0, width, height, gl.COLOR_BUFFER_BIT, gl.NEAREST);
@@ -40,6 +40,7 @@ export function buildMaskStage(context, { width, height }) {
       vertical.use();
       bindTexture(gl, vertical.uniforms.u_source, rows.texture, 0);
       vertical.draw(band);
+      return output;
     },
     cleanUp() {
       gl.deleteTexture(texture);

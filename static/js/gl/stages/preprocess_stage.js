@@ -18,7 +18,7 @@ export function buildPreprocessStage(context, manifest) {
   const { scale, mean, std } = manifest.input;
 
   return {
-    /** Fill `destination` (Float32Array of 3*H*W) from the model-size frame texture. */
+    /** Fill `destination` (Float32Array of 3*H*W) from the model-size frame texture; returns `destination`. */
     render(frameTexture, destination) {
       pass.use();
       bindTexture(gl, pass.uniforms.u_frame, frameTexture, 0);
@@ -29,6 +29,7 @@ export function buildPreprocessStage(context, manifest) {
       pass.draw(target);
       gl.readPixels(0, 0, target.width, target.height, gl.RGBA, gl.FLOAT, destination);
       gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      return destination;
     },
     cleanUp() {
       pass.cleanUp();

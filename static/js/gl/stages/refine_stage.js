@@ -45,14 +45,14 @@ export function buildRefineStage(context) {
   }
 
   return {
-    get texture() { return output.texture; },
-    /** Forget history (new camera, new mask source), so nothing from before carries over. */
-    reset() { hasPrevious = 0; },
-    /** Refine `mask` at width x height with a (2r+1)^2 bilateral kernel; `distrustChange`: the
-     * deadline path (see refine.frag.js), comparing `guideSmall` with `segmentedSmall`. */
-    render({ mask, guideSmall, previousSmall, segmentedSmall, camera, maskWidth, maskHeight, distrustChange },
+    /** Refine `mask` at width x height with a (2r+1)^2 bilateral kernel and return the refined
+     * mask's texture. `distrustChange`: the deadline path (see refine.frag.js), comparing
+     * `guideSmall` with `segmentedSmall`; `continuesHistory` false (new camera, new mask source)
+     * forgets the previous mask, so nothing from before carries over. */
+    render({ mask, guideSmall, previousSmall, segmentedSmall, camera, maskWidth, maskHeight, distrustChange, continuesHistory },
       { width, height, jbuRadius }) {
       [output, previous] = [previous, output];
+      if (!continuesHistory) hasPrevious = 0;
       if (output.width !== width || output.height !== height) {
         output.resize(width, height);
         previous.resize(width, height);
@@ -76,6 +76,7 @@ export function buildRefineStage(context) {
       gl.uniform1f(pass.uniforms.u_hasPrevious, hasPrevious);
       pass.draw(output);
       hasPrevious = 1;
+      return output.texture;
     },
     cleanUp() {
       for (const { normal, distrust } of passes.values()) {

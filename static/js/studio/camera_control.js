@@ -1,0 +1,58 @@
+/** Start and stop the camera for a session: open it, feed the session, and notice when it stops
+ * (unplugged, taken by another app). What the page shows meanwhile is the caller's (`ui`). */
+import { openCamera, closeCamera, CameraError } from '../camera.js';
+
+const CAMERA_FRAME_RATE = 30; // fps asked of the camera
+
+/**
+ * @param {{video: HTMLVideoElement, prepare: () => Promise<object>, request: () => object, ui: object}} options
+ *   video: plays the raw camera (never sent anywhere); prepare: resolves the session to feed (waits
+ *   for what it needs, the model's manifest); request: {width, height, deviceId} to ask for;
+ *   ui: {starting(), started(track), stopped(), failed(error), lost(error)}; `lost`: a running camera stopped.
+ */
+export function createCameraControl({ video, prepare, request, ui }) {
+  let stream = null;
+  let track = null;
+  let session = null;
+
+  function stop() {
+    session?.stop();
+    closeCamera(stream);
+    stream = null;
+    track = null;
+    video.srcObject = null;
+    ui.stopped();
+  }
+
+  async function start() {
+    ui.starting();
+    try {
+      session = await prepare();
+      if (stream) stop();
+      const { width, height, deviceId } = request();
+      stream = await openCamera({ width, height, frameRate: CAMERA_FRAME_RATE, deviceId: deviceId || undefined });
+      [track] = stream.getVideoTracks();
+      track.addEventListener('ended', () => {
+        stop();
+        ui.lost(new CameraError('The camera stopped.', 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".'));
+      });
+      video.srcObject = stream;
+      await video.play();
+      session.start(track);
+      await ui.started(track);
+    } catch (error) {
+      closeCamera(stream);
+      stream = null;
+      track = null;
+      ui.failed(error);
+    }
+  }
+
+  return {
+    start,
+    stop,
+    get running() { return stream !== null; },
+    /** The camera's video track while it runs (null otherwise). */
+    get track() { return track; },
+  };
+}
