@@ -7,10 +7,7 @@ import { publishDiagnostics } from './diagnostics.js';
 import { backendFromUrl } from './segmenter/backend_choice.js';
 import { createMessageBox } from './ui/message.js';
 import { createSettingsStore, parseResolution } from './ui/settings_store.js';
-import { createCompositor } from './studio/compositor.js';
-import { recoverLostGraphics } from './studio/graphics_recovery.js';
-import { createBackgroundChoice } from './studio/background_choice.js';
-import { startModelLoading, showSegmentationProblem } from './studio/model_loading.js';
+import { connectSegmentedView } from './studio/segmented_view.js';
 import { createCameraControl } from './studio/camera_control.js';
 import { CameraError } from './camera.js';
 import { outputLook } from './output_look.js';
@@ -37,51 +34,31 @@ function startOutput() {
   const video = document.createElement('video'); // the raw camera: decoded here, never shown
   video.muted = true;
   video.playsInline = true;
-  let compositor = null;
 
   publishDiagnostics({
     state: 'starting', model: null,
     get look() { return look; },
-    get frames() { return compositor?.session.stats.frames ?? 0; },
-    get stats() { return compositor ? { ...compositor.session.stats } : null; },
+    get frames() { return view.compositor?.session.stats.frames ?? 0; },
+    get stats() { return view.compositor ? { ...view.compositor.session.stats } : null; },
     /** Test-only: works when the page was opened with ?fault=... (see segmenter/protocol.js). */
     setFault: (name) => model.supervisor?.setFault(name),
   });
 
-  const backgrounds = createBackgroundChoice({ store: { get: () => look }, message, pipeline: () => compositor?.pipeline ?? null });
-  const model = startModelLoading({
+  const view = connectSegmentedView({
     config,
+    canvas,
+    video,
+    settings: { get: () => look },
     status: NO_STATUS,
     message,
     backend: () => backendFromUrl(location.search) ?? readStudio().backend,
-    onRuntime: () => {},
-    onReady: (segmenter, manifest) => {
-      compositor?.session.setSegmenter(segmenter);
-      publishDiagnostics({ model: { name: config.modelName, precision: manifest.precision, backend: segmenter.backend } });
-    },
-    onLost: (error) => compositor?.session.setSegmenter(null, error),
+    transparent,
   });
-
-  async function prepareSession() {
-    const loaded = await model.manifests;
-    if (compositor) return compositor.session;
-    compositor = createCompositor({
-      canvas,
-      video,
-      manifest: loaded?.manifest ?? null,
-      look: () => look,
-      onProblem: (topic, error) => (topic === 'segmentation' ? showSegmentationProblem(message, error) : null),
-      transparent,
-    });
-    if (model.supervisor?.segmenter) compositor.session.setSegmenter(model.supervisor.segmenter);
-    backgrounds.apply();
-    recoverLostGraphics(canvas, { compositor, message, onRestored: () => backgrounds.apply() });
-    return compositor.session;
-  }
+  const { backgrounds, model } = view;
 
   const camera = createCameraControl({
     video,
-    prepare: prepareSession,
+    prepare: view.prepareSession,
     request: () => {
       const studio = readStudio();
       return { ...parseResolution(studio.resolution), deviceId: studio.cameraId };

@@ -11,11 +11,8 @@ import { createMessageBox } from './ui/message.js';
 import { createSettingsStore, parseResolution } from './ui/settings_store.js';
 import { bindControls } from './ui/controls.js';
 import { createStatsOverlay } from './ui/stats_overlay.js';
-import { createCompositor } from './studio/compositor.js';
-import { recoverLostGraphics } from './studio/graphics_recovery.js';
-import { createBackgroundChoice } from './studio/background_choice.js';
 import { createRecording } from './studio/recording.js';
-import { startModelLoading, showSegmentationProblem } from './studio/model_loading.js';
+import { connectSegmentedView } from './studio/segmented_view.js';
 import { createCameraControl } from './studio/camera_control.js';
 import { startStatsRefresh } from './studio/stats_refresh.js';
 
@@ -43,21 +40,19 @@ export function startStudio(config) {
   const statsOverlay = createStatsOverlay(document.getElementById('stats'));
   const video = createCompareVideo(canvas);
   const cameraListeners = []; // called with true/false when the camera starts or stops
-  let compositor = null; // built on the first camera start, once the model's manifest is known
   let outputStream = null; // one stream for the whole page life: sharing keeps it across camera restarts
   let stopStatsRefresh = () => {};
 
   publishDiagnostics({
     state: 'starting', runtime: null, model: null, outputStream: null, bench: null,
-    get frames() { return compositor?.session.stats.frames ?? 0; },
-    get stats() { return compositor ? { ...compositor.session.stats, gateEnabled: compositor.session.gate.enabled } : null; },
+    get frames() { return view.compositor?.session.stats.frames ?? 0; },
+    get stats() { return view.compositor ? { ...view.compositor.session.stats, gateEnabled: view.compositor.session.gate.enabled } : null; },
     /** Test-only: works when the page was opened with ?fault=... (see segmenter/protocol.js). */
     setFault: (name) => model.supervisor?.setFault(name),
   });
 
-  const backgrounds = createBackgroundChoice({ store, message, pipeline: () => compositor?.pipeline ?? null });
   const recording = createRecording({
-    session: () => compositor?.session ?? null,
+    session: () => view.compositor?.session ?? null,
     outputStream: () => outputStream,
     message,
     onRecordingChange: (recordingNow) => controls.setRecording(recordingNow),
@@ -71,8 +66,11 @@ export function startStudio(config) {
     },
   });
 
-  const model = startModelLoading({
+  const view = connectSegmentedView({
     config,
+    canvas,
+    video,
+    settings: store,
     status,
     message,
     backend: () => backendFromUrl(location.search) ?? store.get().backend,
@@ -80,36 +78,16 @@ export function startStudio(config) {
       publishDiagnostics({ runtime: { version: runtime.version, backends: runtime.backends, isolated: runtime.isolated, threads: runtime.threads } });
       controls.setBackends(runtime.backends, store.get().backend);
     },
-    onReady: (segmenter, manifest) => {
-      compositor?.session.setSegmenter(segmenter);
-      publishDiagnostics({ model: { name: config.modelName, precision: manifest.precision, backend: segmenter.backend, choice: segmenter.choice } });
+    onBuilt: (compositor) => {
+      outputStream = canvas.captureStream();
+      publishDiagnostics({ bench: compositor.probe, outputStream });
     },
-    onLost: (error) => compositor?.session.setSegmenter(null, error),
   });
-
-  /** The session to feed, built once per page: the pipeline is sized and normalised for the model,
-   * so a click before its manifest arrived waits for it (one built without it could only blur). */
-  async function prepareSession() {
-    const loaded = await model.manifests;
-    if (compositor) return compositor.session;
-    compositor = createCompositor({
-      canvas,
-      video,
-      manifest: loaded?.manifest ?? null,
-      look: () => store.get(),
-      onProblem: (topic, error) => (topic === 'segmentation' ? showSegmentationProblem(message, error) : null),
-    });
-    if (model.supervisor?.segmenter) compositor.session.setSegmenter(model.supervisor.segmenter);
-    outputStream = canvas.captureStream();
-    publishDiagnostics({ bench: compositor.probe, outputStream });
-    backgrounds.apply();
-    recoverLostGraphics(canvas, { compositor, message, onRestored: () => backgrounds.apply() });
-    return compositor.session;
-  }
+  const { backgrounds, model } = view;
 
   const camera = createCameraControl({
     video,
-    prepare: prepareSession,
+    prepare: view.prepareSession,
     request: () => {
       const settings = store.get();
       return { ...parseResolution(settings.resolution), deviceId: settings.cameraId };
@@ -130,7 +108,7 @@ export function startStudio(config) {
         stopButton.hidden = false;
         controls.setRunning(true);
         stopStatsRefresh = startStatsRefresh({
-          stats: () => compositor?.session.stats ?? null,
+          stats: () => view.compositor?.session.stats ?? null,
           status,
           overlay: statsOverlay,
           showOverlay: () => store.get().showStats,

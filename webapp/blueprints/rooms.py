@@ -39,8 +39,8 @@ MAX_CREATE_BODY_BYTES = 4096  # {"kind": ..., "passcode": ...} is well under 200
 STATUS_OF_CODE = {"too-large": 413, "bad-content-type": 415, "too-many-rooms": 429, "server-full": 503,
                   "server-shutdown": 503}
 NOT_FOUND = {
-    "broadcast": "This broadcast does not exist or has ended. Ask the presenter for a new link.",
-    "meeting": "This meeting does not exist or has ended. Ask whoever invited you for a new link.",
+    "broadcast": "Ask the presenter for a new link.",
+    "meeting": "Ask whoever invited you for a new link.",
 }
 # The id characters at the start of a page path's room part (room ids are URL-safe base64).
 ROOM_ID_PREFIX = re.compile(r"[A-Za-z0-9_-]+")
