@@ -10,8 +10,9 @@ from clips/build.py, 640x360 @ 30 fps) through the page's test-only `?camera=fil
 blur and the motion gate off (`?gate=off`), so every frame is segmented and the inference count does not
 depend on how still the clip is. After WARM_UP_S, the page's own stats (window.vbg.stats: composited fps
 and inference ms, each over the page's last second) are sampled every SAMPLE_INTERVAL_S; the medians are
-quoted. Firefox and WebKit run headed on Xvfb (software WebGL through llvmpipe); Chromium headless
-(SwiftShader), as the e2e tests run them."""
+quoted. Then the page's recorder (recorder.js) records the outgoing stream for 2 s: a file, or the message
+that explains why there is none. Firefox and WebKit run headed on Xvfb (software WebGL through llvmpipe);
+Chromium headless (SwiftShader), as the e2e tests run them."""
 import argparse
 import json
 import os
@@ -27,7 +28,7 @@ from clips.build import ClipSpec, build_clip, parse_script
 from e2e_tests.engines import ENGINES, launch, missing, wait_until
 from e2e_tests.engines.clip_server import CLIPS_URL_PATH, serve_with_clips, y4m_to_webm
 from e2e_tests.engines.display import virtual_display
-from e2e_tests.engines.probes import CAPABILITIES_JS
+from e2e_tests.engines.probes import CAPABILITIES_JS, RECORD_JS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLIP_SCRIPT = "talk:90,move:90"  # 6 s, looped by the page
@@ -60,11 +61,12 @@ def measure(name: str, url: str, seconds: float, display: str) -> dict:
             inference.append(stats["inferenceMs"])
             time.sleep(SAMPLE_INTERVAL_S)
         offered = page.evaluate(CAPABILITIES_JS)
+        recording = page.evaluate(RECORD_JS)
         errors = page.errors()
         page.close()
         return {
             "engine": name, "version": engine.version(), "capabilities": offered, "errors": errors,
-            "fake_camera": FAKE_CAMERA[name], "samples": len(fps),
+            "fake_camera": FAKE_CAMERA[name], "samples": len(fps), "recording": recording,
             "fps_p50": statistics.median(fps), "inference_ms_p50": statistics.median(inference),
             "inference_ms_p95": statistics.quantiles(inference, n=20)[-1] if len(inference) > 1 else inference[0],
         }
@@ -76,14 +78,23 @@ def _yes(value) -> str:
     return "yes" if value else "no"
 
 
+def _recorded(recording: dict) -> str:
+    if recording.get("size"):
+        return f"yes, {recording['type']}"
+    return f"no: {recording.get('title', 'empty file')}"
+
+
 def table(results: list[dict]) -> str:
     """The README's Markdown table: one column per engine."""
     header = "| | " + " | ".join(f"{r['engine']} ({r['version']})" for r in results) + " |"
     rows = [header, "|---|" + "---|" * len(results)]
     for column in CAPABILITY_COLUMNS:
         rows.append(f"| {column} | " + " | ".join(_yes(r["capabilities"][column]) for r in results) + " |")
+    # navigator.hardwareConcurrency: WebKitGTK reported 4 on this 2-CPU machine, so it runs more threads.
+    rows.append("| cores reported | " + " | ".join(str(r["capabilities"]["hardwareConcurrency"]) for r in results) + " |")
     rows.append("| WASM threads used | " + " | ".join(str(r["capabilities"]["runtime"]["threads"]) for r in results) + " |")
     rows.append("| backend | " + " | ".join(r["capabilities"]["backend"] or "-" for r in results) + " |")
+    rows.append("| records video (2 s) | " + " | ".join(_recorded(r["recording"]) for r in results) + " |")
     rows.append("| fake camera | " + " | ".join(r["fake_camera"] for r in results) + " |")
     rows.append("| composited fps (p50) | " + " | ".join(f"{r['fps_p50']:.1f}" for r in results) + " |")
     rows.append("| inference ms p50 / p95 | "

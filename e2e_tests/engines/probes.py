@@ -18,6 +18,7 @@ CAPABILITIES_JS = """(async () => {
     floatTargets: Boolean(gl && gl.getExtension('EXT_color_buffer_float')),
     requestVideoFrameCallback: typeof HTMLVideoElement.prototype.requestVideoFrameCallback === 'function',
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    hardwareConcurrency: navigator.hardwareConcurrency || 1,
     wasmThreads: typeof SharedArrayBuffer === 'function' && atomics,
     wasmSimd: simd,
     webgpu,
@@ -28,11 +29,27 @@ CAPABILITIES_JS = """(async () => {
   };
 })()"""
 
+RECORD_MS = 2000  # of the outgoing stream
+# The page's recorder (recorder.js) on the outgoing stream for RECORD_MS: {size, type} of the file, or
+# {title} of the RecordingError that explains why there is none.
+RECORD_JS = f"""import('/static/js/recorder.js').then(async ({{ startRecording }}) => {{
+  try {{
+    const recording = startRecording(window.vbg.outputStream);
+    await new Promise((resolve) => setTimeout(resolve, {RECORD_MS}));
+    const blob = await recording.stop();
+    return {{ size: blob.size, type: blob.type }};
+  }} catch (error) {{
+    return {{ title: error.title ?? String(error) }};
+  }}
+}})"""
+
+
 def picture(page, size: tuple[int, int], selector: str = "#output") -> np.ndarray:
     """The element as shown (the composited canvas by default), resized to SIZE: (H, W, 3) float32.
 
-    A screenshot, not the canvas's own pixels or its stream: WebKitGTK returns nothing from drawImage of a
-    WebGL canvas after its frame, and played no frame of its captureStream in a second video element."""
+    A screenshot, what a user sees, not the canvas's own pixels: outside the frame's task the drawing buffer
+    is gone (preserveDrawingBuffer false), and WebKitGTK's drawImage of it gives black. (Its captureStream
+    does play in a second video element once frames are composited: checked while the camera ran.)"""
     from PIL import Image
 
     png = page.screenshot(selector)

@@ -7,6 +7,12 @@ import { UserError } from './user_error.js';
 const PARAM = 'camera';
 const PREFIX = 'file:';
 const CLIP_STYLE = 'position: fixed; right: 0; bottom: 0; width: 2px; height: 2px; opacity: 0.01; pointer-events: none';
+// WebKitGTK (GStreamer) often stops a looping clip at its end (`loop`, or a seek back to 0 after
+// 'ended'): paused false, readyState HAVE_CURRENT_DATA, currentTime at the duration, no frame again.
+// A clip silent this long is loaded afresh, and from then on it is reloaded at each end instead of
+// looping; engines whose loop works keep it. Far longer than a frame interval, even at 3 fps.
+const STALL_MS = 1500;
+const WATCHDOG_INTERVAL_MS = 500;
 
 /** The clip URL that `?camera=file:<path>` names, or null when the page uses a real camera. */
 export function clipCameraFromUrl(search, base = globalThis.location?.href) {
@@ -19,7 +25,7 @@ export function clipCameraFromUrl(search, base = globalThis.location?.href) {
   return url;
 }
 
-/** A MediaStream playing `url` in a loop at `frameRate`, as getUserMedia would return for a camera. */
+/** A MediaStream playing `url` over and over at `frameRate`, as getUserMedia would return for a camera. */
 export async function openClipCamera(url, frameRate) {
   const video = document.createElement('video');
   video.muted = true;
@@ -37,22 +43,47 @@ export async function openClipCamera(url, frameRate) {
   const stream = canvas.captureStream(frameRate);
   const [track] = stream.getVideoTracks();
   const perVideoFrame = typeof video.requestVideoFrameCallback === 'function';
-  // A canvas track stays 'live' after stop() in some engines' eyes; stop() is what closeCamera calls.
   let running = true;
+  let drawnAt = performance.now(); // of the latest clip frame drawn
+  let restarts = 0; // track.clipRestarts, for diagnostics
+  let pending = 0; // the requested video frame callback or timer
+
+  const draw = () => {
+    if (!running) return;
+    context.drawImage(video, 0, 0);
+    drawnAt = performance.now();
+    pending = perVideoFrame ? video.requestVideoFrameCallback(draw) : setTimeout(draw, 1000 / frameRate);
+  };
+  const restart = () => {
+    if (!running) return;
+    restarts += 1;
+    video.loop = false; // the engine's loop stalled once: each end now fires 'ended' and reloads
+    drawnAt = performance.now(); // the fresh load has STALL_MS to show a frame
+    video.load(); // a new decoding pipeline; the canvas keeps the last frame meanwhile
+    video.play().catch(() => {}); // the watchdog tries again if this play fails too
+    if (perVideoFrame) { // a callback asked of the old pipeline may never come
+      video.cancelVideoFrameCallback(pending);
+      pending = video.requestVideoFrameCallback(draw);
+    }
+  };
+  const watchdog = setInterval(() => {
+    if (performance.now() - drawnAt > STALL_MS) restart();
+  }, WATCHDOG_INTERVAL_MS);
+  video.addEventListener('ended', restart);
+
+  // A canvas track stays 'live' after stop() in some engines' eyes; stop() is what closeCamera calls.
   const stop = track.stop.bind(track);
   track.stop = () => {
     running = false;
+    clearInterval(watchdog);
+    if (perVideoFrame) video.cancelVideoFrameCallback(pending);
+    else clearTimeout(pending);
     video.pause();
     video.removeAttribute('src');
     video.remove();
     stop();
   };
-  const draw = () => {
-    if (!running) return;
-    context.drawImage(video, 0, 0);
-    if (perVideoFrame) video.requestVideoFrameCallback(draw);
-    else setTimeout(draw, 1000 / frameRate);
-  };
+  Object.defineProperty(track, 'clipRestarts', { get: () => restarts });
   draw();
   return stream;
 }

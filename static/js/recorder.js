@@ -6,9 +6,14 @@ import { UserError } from './user_error.js';
 const MIME_TYPES = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm', 'video/mp4'];
 const TIMESLICE_MS = 1000; // hand over data every second so a crash loses at most that much
 
+export const EMPTY_TITLE = 'This browser recorded no video.';
+const EMPTY_ADVICE = 'Its video recorder produced an empty file (WebKitGTK does this without a working video encoder). '
+  + 'Take snapshots instead, or record in Chrome, Edge, Firefox or Safari.';
+
 export class RecordingError extends UserError {}
 
-/** A recorder of `stream`; `stop()` resolves to a WebM Blob. */
+/** A recorder of `stream`; `stop()` resolves to a WebM (or MP4) Blob, or rejects with a RecordingError
+ * when the browser recorded nothing. */
 export function startRecording(stream) {
   if (typeof MediaRecorder === 'undefined') {
     throw new RecordingError('This browser cannot record video.', 'Use a current Chrome, Edge or Firefox to record, or take snapshots instead.');
@@ -24,7 +29,12 @@ export function startRecording(stream) {
     if (event.data.size) chunks.push(event.data);
   });
   const stopped = new Promise((resolve, reject) => {
-    recorder.addEventListener('stop', () => resolve(new Blob(chunks, { type: container })));
+    recorder.addEventListener('stop', () => {
+      // WebKitGTK without a working GStreamer encoder accepts the type, starts, and hands over only
+      // empty data (measured: every source and codec, 0 bytes): say so instead of saving an empty file.
+      if (!chunks.length) reject(new RecordingError(EMPTY_TITLE, EMPTY_ADVICE));
+      else resolve(new Blob(chunks, { type: container }));
+    });
     recorder.addEventListener('error', (event) => reject(new RecordingError('Recording stopped with an error.', 'Try again; if it keeps failing, lower the resolution.', event.error)));
   });
   recorder.start(TIMESLICE_MS);

@@ -1,7 +1,6 @@
 /** Load the vendored onnxruntime-web and find out what this browser can run it on. */
+import { canShareMemory, defaultThreads } from './segmenter/segmenter.js';
 
-// Threads beyond this gain little for a ~100K-parameter model and take cores from rendering.
-const MAX_WASM_THREADS = 4;
 // The bundle with the WebGPU and WASM execution providers (one runtime file for both).
 const ORT_BUNDLE = 'ort.webgpu.min.mjs';
 
@@ -35,10 +34,9 @@ export async function loadRuntime({ ortBase }) {
     throw new RuntimeUnavailableError(error);
   }
   const isolated = globalThis.crossOriginIsolated === true;
-  // WASM threads need SharedArrayBuffer, which exists only when cross-origin isolated, and not even then
-  // in every engine (WebKitGTK leaves it out unless JSC_useSharedArrayBuffer=1): one thread otherwise.
-  const shared = isolated && typeof SharedArrayBuffer === 'function';
-  const threads = shared ? Math.max(1, Math.min(MAX_WASM_THREADS, navigator.hardwareConcurrency || 1)) : 1;
+  // The threads the segmenter's worker will run (one without SharedArrayBuffer), so what the page
+  // reports is what runs.
+  const threads = defaultThreads(canShareMemory());
   ort.env.wasm.wasmPaths = ortBase;
   ort.env.wasm.numThreads = threads;
   const backends = ['wasm'];

@@ -6,8 +6,9 @@
  *     const { mask } = await segmenter.run(frameId); // Float32Array(H*W), person probability in [0, 1]
  *   }
  *
- * When the page is cross-origin isolated, `input` and the two mask buffers are SharedArrayBuffers the
- * worker reads and writes in place; otherwise they are copied through postMessage (same interface).
+ * When the page is cross-origin isolated and the engine has SharedArrayBuffer, `input` and the two mask
+ * buffers are SharedArrayBuffers the worker reads and writes in place; otherwise they are copied through
+ * postMessage (same interface).
  * A mask stays valid until the run after the next successful one starts (masks alternate between two
  * buffers, and a run never writes into the buffer of the latest successful mask).
  *
@@ -34,9 +35,15 @@ const MIN_STALL_MS = 2000; // a loaded machine can take a few hundred ms for one
 const WORKER_URL = new URL('./segmenter_worker.js', import.meta.url);
 const MASK_BUFFERS = 2; // double buffering: one being written, one held by the caller
 
-/** WASM threads for this browser: up to MAX_WASM_THREADS, one core left for rendering; 1 without isolation. */
-export function defaultThreads(isolated = globalThis.crossOriginIsolated === true) {
-  if (!isolated) return 1; // threads need SharedArrayBuffer
+/** Whether this page can share memory with workers: cross-origin isolated, and the engine has
+ * SharedArrayBuffer even then (WebKitGTK leaves it out unless JSC_useSharedArrayBuffer=1). */
+export function canShareMemory() {
+  return globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
+}
+
+/** WASM threads for this browser: up to MAX_WASM_THREADS, one core left for rendering; 1 without shared memory. */
+export function defaultThreads(shared = canShareMemory()) {
+  if (!shared) return 1; // threads need SharedArrayBuffer
   return Math.max(1, Math.min(MAX_WASM_THREADS, (navigator.hardwareConcurrency || 1) - CORES_FOR_RENDERING));
 }
 
@@ -320,7 +327,7 @@ class Segmenter {
  * Start the worker, load the model and pick a backend; resolves to a ready segmenter or rejects with a
  * SegmenterError. `manifestFp32` (default: `manifest`) is used on WebGPU, where int8 gains nothing.
  * `backend`: 'auto' measures; 'wasm' | 'webgpu' is the caller's (UI) choice; ?backend= in the URL beats both.
- * Optional: `threads` (WASM threads, default defaultThreads()), `shareMemory` (default: crossOriginIsolated;
+ * Optional: `threads` (WASM threads, default defaultThreads()), `shareMemory` (default: canShareMemory();
  * false forces the copying transport), `fault` (test hook, see above), `search` (default location.search).
  */
 export async function createSegmenter({
@@ -330,7 +337,7 @@ export async function createSegmenter({
   backend = AUTO,
   resultTimeoutMs = DEFAULT_RESULT_TIMEOUT_MS,
   threads,
-  shareMemory = globalThis.crossOriginIsolated === true,
+  shareMemory = canShareMemory(),
   fault,
   search = globalThis.location?.search ?? '',
 }) {
@@ -339,8 +346,9 @@ export async function createSegmenter({
   }
   const fp32 = manifestFp32 ?? manifest;
   const layout = checkManifests(manifest, fp32);
-  // SharedArrayBuffer exists only in a cross-origin isolated page, whatever the caller asked for.
-  const share = shareMemory && globalThis.crossOriginIsolated === true;
+  // SharedArrayBuffer exists only in a cross-origin isolated page (and not in every engine even then),
+  // whatever the caller asked for: without it, buffers are copied through postMessage on one thread.
+  const share = shareMemory && canShareMemory();
   const urlFault = faultFromUrl(search);
   const faultsEnabled = urlFault !== undefined;
   return Segmenter.open({
