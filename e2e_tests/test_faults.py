@@ -141,11 +141,18 @@ def test_an_unplugged_camera_is_reported_and_the_picture_comes_back(server, new_
     }""")
     wait_until(presenter, "window.vbg.state === 'idle'", MEDIA_TIMEOUT_S)
     assert "camera stopped" in presenter.get_by_role("alert").inner_text().lower()
-    picture = remote_picture(viewer, "#remote")  # the last composited frame, held
+    # The viewer is told, as for a camera the presenter stopped...
+    wait_until(viewer, "window.vbg.paused === 'camera'", MEDIA_TIMEOUT_S)
+    assert "paused their camera" in viewer.inner_text("#watch-paused")
+    # ...and under the notice the last composited frame is held: magenta, never the room.
+    viewer.evaluate("document.getElementById('watch-paused').style.visibility = 'hidden'")
+    picture = remote_picture(viewer, "#remote")
+    viewer.evaluate("document.getElementById('watch-paused').style.visibility = ''")
     assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF
 
     presenter.get_by_role("button", name="Enable camera").click()
     wait_until(presenter, "window.vbg.state === 'running' && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    wait_until(viewer, "!window.vbg.paused", MEDIA_TIMEOUT_S)
     frames_advance(viewer)
     picture = remote_picture(viewer, "#remote")
     assert abs(picture[background].mean(axis=0) - MAGENTA).max() < RECOVERED_MAX_DIFF
