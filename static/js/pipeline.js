@@ -51,7 +51,7 @@ export function createPipeline(canvas, manifest, { transparent = false } = {}) {
   const refine = buildRefineStage(context);
   const blur = buildBlurStage(context, modelSize);
   const background = buildBackgroundStage(context);
-  const composite = buildCompositeStage(context);
+  const composite = buildCompositeStage(context, { transparent });
   let compositeAlpha = null; // benchmark probe only: built on first use
   const colour = [0, 0, 0];
   let backdrop = background.render(null, 1, 1); // {texture, transform} of the background picture

@@ -33,8 +33,9 @@ export function drawComposite(gl, pass, inputs, target) {
   pass.draw(target);
 }
 
-export function buildCompositeStage(context) {
-  const pass = createPass(context, compositeFragment, { TO_SCREEN: 1 });
+/** `transparent`: compile the variant with the transparent mode (the output view's canvas with alpha). */
+export function buildCompositeStage(context, { transparent = false } = {}) {
+  const pass = createPass(context, compositeFragment, transparent ? { TO_SCREEN: 1, TRANSPARENT: 1 } : { TO_SCREEN: 1 });
 
   return {
     /** Draw the picture for `inputs` (see drawComposite) onto the canvas, the end of the pipeline: returns nothing. */
