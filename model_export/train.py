@@ -288,7 +288,7 @@ def train(
                 "steps": step,
                 "samples_seen": step * cfg.batch_size,
                 "consistency_twins_seen": step * n_twins,
-                "wall_time_s": round(wall_s, 1),
+                "wall_time_s": round(wall_s, 3),
                 "held_out_photos": len(val),
                 "sessions": sessions,
             },
