@@ -4,6 +4,7 @@ looping video and a broken file, all made here), --default-background, --org-nam
     .venv/bin/python -m pytest e2e_tests/test_admin_backgrounds.py -q
 """
 import io
+import json
 
 import cv2
 import numpy as np
@@ -116,21 +117,24 @@ def test_first_visit_gets_the_default_and_the_gallery_names_the_admins_files(adm
     assert page.evaluate(CHECKED) == f"admin:{VIDEO_STEM}"
 
 
-def test_a_saved_choice_wins_over_the_default(admin_server, open_page):
+def _page_with_saved_choice(admin_server, open_page, image_id):
+    """The studio after a reload with `image_id` as the user's saved choice."""
     page = open_page(admin_server.url).page
     page.evaluate("([key, value]) => localStorage.setItem(key, value)",
-                  [SETTINGS_KEY, '{"mode": "image", "imageId": "builtin:aurora"}'])
+                  [SETTINGS_KEY, json.dumps({"mode": "image", "imageId": image_id})])
     page.reload()
+    return page
+
+
+def test_a_saved_choice_wins_over_the_default(admin_server, open_page):
+    page = _page_with_saved_choice(admin_server, open_page, "builtin:aurora")
     wait_until(page, f"{ADMIN_TILES} === 2", PAGE_TIMEOUT_S)
     page.wait_for_timeout(500)
     assert page.evaluate(CHECKED) == "builtin:aurora"
 
 
 def test_a_choice_the_admin_removed_falls_back_to_the_default(admin_server, open_page):
-    page = open_page(admin_server.url).page
-    page.evaluate("([key, value]) => localStorage.setItem(key, value)",
-                  [SETTINGS_KEY, '{"mode": "image", "imageId": "admin:gone-since"}'])
-    page.reload()
+    page = _page_with_saved_choice(admin_server, open_page, "admin:gone-since")
     wait_until(page, f"{CHECKED} === 'admin:{PICTURE_STEM}'", PAGE_TIMEOUT_S)
 
 

@@ -192,6 +192,19 @@ def _alert(page) -> str:
                       PAGE_TIMEOUT_S)
 
 
+def _assert_camera_error_explained(browser, site, title):
+    """Enable camera in `browser` (closed afterwards): the page names the problem `title` and how to retry."""
+    try:
+        page = _open(browser, site, COLOUR_SETTINGS)
+        page.click("#enable-camera")
+        text = _alert(page)
+        assert title in text and 'press "Enable camera" again' in text, text
+        assert page.evaluate("window.vbg.state") == "camera-error"
+        _finish(page)
+    finally:
+        browser.close()
+
+
 @pytest.mark.parametrize("name", ENGINES)
 def test_a_refused_camera_is_explained(name, request, display, site):
     if name == "webkit":
@@ -199,16 +212,8 @@ def test_a_refused_camera_is_explained(name, request, display, site):
                     "permission itself (Automation.setSessionPermissions) and WebKitWebDriver 2.50 exposes no "
                     "command for it (no W3C set-permission, no BiDi); a Permissions-Policy: camera=() header "
                     "does not stop getUserMedia in WebKitGTK (measured). The no-camera check runs in WebKit.")
-    refused = _launch_or_skip(name, display, request, deny_camera=True)
-    try:
-        page = _open(refused, site, COLOUR_SETTINGS)
-        page.click("#enable-camera")
-        text = _alert(page)
-        assert "Camera access was denied." in text and 'press "Enable camera" again' in text, text
-        assert page.evaluate("window.vbg.state") == "camera-error"
-        _finish(page)
-    finally:
-        refused.close()
+    _assert_camera_error_explained(_launch_or_skip(name, display, request, deny_camera=True), site,
+                                   "Camera access was denied.")
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -216,16 +221,8 @@ def test_an_engine_without_a_camera_is_told_so(name, request, display, site):
     """No fake or mock camera and no real one: chromium without its fake device, Firefox with
     media.navigator.streams.fake off, WebKit without --enable-mock-capture-devices (it rejects with
     OverconstrainedError, Chromium and Firefox with NotFoundError)."""
-    cameraless = _launch_or_skip(name, display, request, camera=False)
-    try:
-        page = _open(cameraless, site, COLOUR_SETTINGS)
-        page.click("#enable-camera")
-        text = _alert(page)
-        assert "No camera was found." in text and 'press "Enable camera" again' in text, text
-        assert page.evaluate("window.vbg.state") == "camera-error"
-        _finish(page)
-    finally:
-        cameraless.close()
+    _assert_camera_error_explained(_launch_or_skip(name, display, request, camera=False), site,
+                                   "No camera was found.")
 
 
 def test_an_engine_without_camera_support_is_told_so(request, display, site):
