@@ -11,6 +11,9 @@ from e2e_tests.test_video_background import UPLOADED_CHOICE, colour_video  # noq
 # YUV 4:2:0 round trip plus canvas scaling: colours come back within a few levels.
 COLOUR_TOLERANCE = 24  # 8-bit levels per channel
 FRAMES_BEFORE_CHECK = 10
+# A moved marker changes the middle row by at least this much even blurred (CI saw 53 at the
+# strongest blur); a frame that did not change differs by under 10.
+MOVED_MARKER_LEVELS = 30  # 8-bit levels
 PAGE_TIMEOUT_S = 30
 PAGE_TIMEOUT_MS = PAGE_TIMEOUT_S * 1000
 
@@ -58,12 +61,14 @@ def test_camera_frames_reach_the_canvas(server, open_page, quadrant_clip):
     for (y, x), expected in zip(centres, QUADRANT_COLOURS):
         patch = first[y - 4: y + 4, x - 4: x + 4].reshape(-1, 3).mean(axis=0)
         assert np.abs(patch - expected).max() <= COLOUR_TOLERANCE, (y, x, patch, expected)
-    # The marker moves every frame, so a later picture differs along the middle row.
+    # The marker moves every frame, so a later picture differs along the middle row. The marker
+    # sits in what the model calls background, so it arrives blurred: its change is softer than
+    # white on colour, but far above the few levels a repeated frame varies by.
     frames = page.evaluate("window.vbg.frames")
     wait_until(page, f"window.vbg.frames > {frames + 5}", PAGE_TIMEOUT_S)
     later = _canvas_pixels(page)
     middle = slice(height // 2 - 4, height // 2 + 4)
-    assert np.abs(later[middle].astype(int) - first[middle].astype(int)).max() > 100
+    assert np.abs(later[middle].astype(int) - first[middle].astype(int)).max() > MOVED_MARKER_LEVELS
     assert page.locator('[data-status="camera"]').text_content().endswith("fps")
 
 
