@@ -93,6 +93,7 @@ def model_from_checkpoint(checkpoint: dict, path: str | Path = "<checkpoint>") -
         model.load_state_dict(checkpoint["state_dict"])
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"checkpoint {path} does not fit model.py's ModelConfig: {exc}") from exc
+    model.drop_training_heads()  # deep supervision's heads are not part of what ships
     return cfg, model.eval()
 
 

@@ -29,6 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
+QUARTER_DOWNSAMPLES = ("inverted", "fused")
+
+
 @dataclass
 class ModelConfig:
     """Input contract and architecture knobs; saved in checkpoints and rebuilt by export.py."""
@@ -39,19 +42,30 @@ class ModelConfig:
     # The network input is (pixel / 255 - mean) / std, per RGB channel: [-1, 1], symmetric for int8.
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    stem_channels: int = 16  # stride-2 stem, also the 1/2-resolution skip width
+    stem_channels: int = 8  # stride-2 stem, also the 1/2-resolution skip width
     # Encoder stages at strides 4, 8 and 16: output channels, inverted-residual blocks, expansion.
     # Sized for the 150 KB int8 file, not the 150K parameter cap: int8 weights plus ~12 bytes per conv
     # output channel (scales, int32 bias) put the ceiling near 105K parameters (defaults: ~141 KB).
     stage_channels: tuple[int, ...] = (16, 32, 56)
-    stage_blocks: tuple[int, ...] = (2, 3, 3)
+    stage_blocks: tuple[int, ...] = (1, 3, 3)
     stage_expand: tuple[int, ...] = (3, 3, 4)
     # Dilations of the 1/16 stage's blocks after the first: wider context for no extra parameters.
     deep_dilations: tuple[int, ...] = (2, 4)
     # Decoder widths at 1/8, 1/4 and 1/2; skips are projected to them. Multiples of 16 at 1/2 and up:
     # onnxruntime pads channels to blocks of 16, so 24 costs as much as 32 there.
-    decoder_channels: tuple[int, int, int] = (32, 16, 16)
-    half_res_blocks: int = 2  # separable convs after the 1/2 fusion: where boundary detail is decided
+    decoder_channels: tuple[int, int, int] = (32, 16, 8)
+    half_res_blocks: int = 1  # separable convs after the 1/2 fusion: where boundary detail is decided
+    # A separable block after the stem, at 1/2 resolution (MobileNetV2's expand-1 first block).
+    stem_block: bool = False
+    # How the 1/4 stage's first block halves the resolution: "inverted" expands the 1/2-resolution map
+    # first (MobileNetV2: the model's widest activation), "fused" is one 3x3 stride-2 convolution, whose
+    # output is already at 1/4 (fewer bytes moved, which is what WASM kernels pay for).
+    quarter_downsample: str = "fused"
+    # Squeeze-excite on the 1/16 stage's output: global average pool, 1x1 reduce, ReLU, 1x1, sigmoid,
+    # scale. Every pixel sees the whole frame (MediaPipe landscape has such a branch); 0 turns it off.
+    context_reduction: int = 4
+    # Logit heads at 1/8 and 1/4 for deep supervision; used in training only and never exported.
+    aux_heads: bool = True
 
     def __post_init__(self) -> None:
         # Checkpoints and JSON give lists back; keep tuples so configs compare and hash the same.
@@ -63,6 +77,8 @@ class ModelConfig:
             raise ValueError("ModelConfig: stage_channels, stage_blocks and stage_expand need 3 entries (strides 4, 8, 16)")
         if len(self.deep_dilations) < self.stage_blocks[2] - 1:
             raise ValueError("ModelConfig: deep_dilations needs one entry per 1/16-stage block after the first")
+        if self.quarter_downsample not in QUARTER_DOWNSAMPLES:
+            raise ValueError(f"ModelConfig: quarter_downsample must be one of {QUARTER_DOWNSAMPLES}")
         if self.input_height % 16 or self.input_width % 16:
             raise ValueError(f"ModelConfig: input {self.input_height}x{self.input_width} must be a multiple of 16")
 
@@ -119,6 +135,21 @@ class SeparableConv(nn.Sequential):
         super().__init__(ConvBNReLU(cin, cin, 3, groups=cin), ConvBNReLU(cin, cout, 1))
 
 
+class GlobalContext(nn.Module):
+    """Squeeze-excite (Hu et al. 2018): scale each channel by a gate computed from the whole frame."""
+
+    def __init__(self, channels: int, reduction: int) -> None:
+        super().__init__()
+        hidden = max(8, channels // reduction)
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
 def _up2(x: torch.Tensor) -> torch.Tensor:
     # Fixed 2x scale (not a target size) keeps the exported Resize free of Shape/Gather arithmetic.
     return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
@@ -133,17 +164,24 @@ class PortraitUNet(nn.Module):
         c1, c2, c3 = cfg.stage_channels
         d3, d2, d1 = cfg.decoder_channels
 
-        # 1/2: plain stem then a depthwise-separable block (MobileNetV2's expand-1 first block).
-        self.stem = nn.Sequential(ConvBNReLU(cfg.in_channels, c0, 3, stride=2), InvertedResidual(c0, c0, expand=1))
+        # 1/2: plain stem, optionally then a depthwise-separable block (MobileNetV2's expand-1 first block).
+        stem: list[nn.Module] = [ConvBNReLU(cfg.in_channels, c0, 3, stride=2)]
+        if cfg.stem_block:
+            stem.append(InvertedResidual(c0, c0, expand=1))
+        self.stem = nn.Sequential(*stem)
         self.stages = nn.ModuleList()
         cin = c0
         for index, (cout, blocks, expand) in enumerate(zip(cfg.stage_channels, cfg.stage_blocks, cfg.stage_expand)):
-            layers = [InvertedResidual(cin, cout, stride=2, expand=expand)]
+            if index == 0 and cfg.quarter_downsample == "fused":
+                layers = [ConvBNReLU(cin, cout, 3, stride=2)]
+            else:
+                layers = [InvertedResidual(cin, cout, stride=2, expand=expand)]
             for b in range(1, blocks):
                 dilation = cfg.deep_dilations[b - 1] if index == 2 else 1
                 layers.append(InvertedResidual(cout, cout, expand=expand, dilation=dilation))
             self.stages.append(nn.Sequential(*layers))
             cin = cout
+        self.context = GlobalContext(c3, cfg.context_reduction) if cfg.context_reduction else nn.Identity()
 
         # Decoder: project the deeper map at its own (smaller) resolution, upsample, add the projected skip.
         self.deep_proj = ConvBNReLU(c3, d3, 1)
@@ -158,22 +196,36 @@ class PortraitUNet(nn.Module):
         # ~0.1-0.3 ms per op in onnxruntime CPU (channels padded to blocks of 8/16), so full-resolution
         # detail comes from 1/2-resolution features that saw the RGB pixels through the stride-2 stem.
         self.head = nn.Conv2d(d1, 4, 1)
+        # Deep supervision: coarse logits from the 1/8 and 1/4 decoder maps, upsampled in the loss.
+        self.aux = nn.ModuleList([nn.Conv2d(d2, 1, 1), nn.Conv2d(d1, 1, 1)]) if cfg.aux_heads else None
         with torch.no_grad():  # ICNR init (Aitken et al. 2017): start as nearest upsampling, no checkerboard
             self.head.weight.copy_(self.head.weight[:1].expand_as(self.head.weight))
             self.head.bias.fill_(0.0)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) normalised RGB -> (B, 1, H, W) person logits."""
+    def drop_training_heads(self) -> None:
+        """Remove the deep-supervision heads (export: they are neither run nor counted)."""
+        self.aux = None
+
+    def forward(self, image: torch.Tensor, with_aux: bool = False):
+        """(B, 3, H, W) normalised RGB -> (B, 1, H, W) person logits.
+
+        WITH_AUX (training): (logits, [1/8 logits, 1/4 logits]) for deep supervision.
+        """
         s1 = self.stem(image)  # (B, c0, H/2, W/2)
         s2 = self.stages[0](s1)  # 1/4
         s3 = self.stages[1](s2)  # 1/8
-        s4 = self.stages[2](s3)  # 1/16
+        s4 = self.context(self.stages[2](s3))  # 1/16
 
-        x = self.fuse3(_up2(self.deep_proj(s4)) + self.skip3(s3))  # (B, d2, H/8, W/8)
-        x = self.fuse2(_up2(x) + self.skip2(s2))  # (B, d1, H/4, W/4)
-        x = self.fuse1(_up2(x) + self.skip1(s1))  # (B, d1, H/2, W/2)
+        x8 = self.fuse3(_up2(self.deep_proj(s4)) + self.skip3(s3))  # (B, d2, H/8, W/8)
+        x4 = self.fuse2(_up2(x8) + self.skip2(s2))  # (B, d1, H/4, W/4)
+        x = self.fuse1(_up2(x4) + self.skip1(s1))  # (B, d1, H/2, W/2)
 
-        return F.pixel_shuffle(self.head(x), 2)  # (B, 4, H/2, W/2) -> (B, 1, H, W)
+        logits = F.pixel_shuffle(self.head(x), 2)  # (B, 4, H/2, W/2) -> (B, 1, H, W)
+        if not with_aux:
+            return logits
+        if self.aux is None:
+            return logits, []
+        return logits, [self.aux[0](x8), self.aux[1](x4)]
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:

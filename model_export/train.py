@@ -312,12 +312,13 @@ def train(
         images = batch["image"]
         if n_twins:
             images = torch.cat([images, batch["image_b"][:n_twins]])
-        logits = model(to_input(images, model_cfg))
+        logits, aux_logits = model(to_input(images, model_cfg), with_aux=True)
         b = cfg.batch_size
         loss, parts = total_loss(
             logits[:b], batch["mask"].float().div_(255.0).unsqueeze(1), cfg.loss,
             has_mask=batch["has_mask"], soft=batch["soft"].float().div_(255.0).unsqueeze(1),
             has_soft=batch["has_soft"], logits_changed=logits[b:] if n_twins else None,
+            aux_logits=[aux[:b] for aux in aux_logits],
         )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -39,14 +39,14 @@ def test_perfect_prediction_costs_about_nothing():
     weights = LossWeights(dice=1.0)
     loss, parts = total_loss(logits, t, weights, soft=t, has_soft=torch.tensor([True]), logits_changed=logits)
     assert loss.item() < 1e-3
-    assert set(parts) == {"bce", "dice", "boundary", "distill", "consistency"}
+    assert set(parts) == {"bce", "dice", "boundary", "lovasz", "distill", "consistency"}
     assert all(v < 1e-3 for v in parts.values())
 
 
 def test_inverted_prediction_costs_a_lot():
     t = square()
     loss, parts = total_loss(confident(1 - t), t, LossWeights(consistency=0, distill=0))
-    assert parts["bce"] > 10 and parts["dice"] > 0.99 and parts["boundary"] > 10
+    assert parts["bce"] > 10 and parts["dice"] > 0.99 and parts["boundary"] > 10 and parts["lovasz"] > 10
     assert loss.item() > 20
 
 
@@ -110,3 +110,50 @@ def test_gradients_flow():
     loss, _ = total_loss(logits, t, LossWeights(), soft=t, has_soft=torch.tensor([True]))
     loss.backward()
     assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_lovasz_weighs_a_large_wrong_region_more_than_the_same_pixels_scattered_at_low_margin():
+    t = square()
+    assert losses.lovasz_hinge_per_image(confident(t), t).item() < 1e-6
+    region = confident(t)
+    region[..., 0:6, 0:6] = 1.0  # a wall marked as person, 36 pixels
+    thin = confident(t)
+    thin[..., 0:6, 0:6] = -0.5  # the same pixels right but inside the margin
+    assert losses.lovasz_hinge_per_image(region, t).item() > 3 * losses.lovasz_hinge_per_image(thin, t).item() > 0
+
+
+def test_lovasz_equals_the_iou_loss_for_unit_margin_predictions():
+    # At logits of +-1 on a wrong pixel set, the hinge errors are 2 (wrong) or 0 (right), and the Lovász
+    # extension then gives 2 * (1 - IoU) of the predicted mask.
+    t = square()
+    logits = t * 2 - 1
+    logits[..., 0:4, 0:4] = 1.0  # 16 false positives
+    iou = (16 * 16) / (16 * 16 + 16)
+    assert abs(losses.lovasz_hinge_per_image(logits, t).item() - 2 * (1 - iou)) < 1e-5
+
+
+def test_distillation_skips_the_edge_band_of_human_masks():
+    t = square()
+    soft = torch.zeros_like(t)  # a teacher that disagrees everywhere
+    logits = confident(t)
+    weight = losses.distillation_weight(t, torch.tensor([True]), radius=2)
+    assert weight[0, 0, 16, 8] == 0 and weight[0, 0, 16, 16] == 1 and weight[0, 0, 0, 0] == 1
+    inside_only = logits.clone()
+    band = losses.edge_band(t, 2).bool()
+    inside_only[band] = -20  # agree with the teacher only in the band
+    full = losses.distillation_per_image(inside_only, soft)
+    masked = losses.distillation_per_image(inside_only, soft, weight)
+    assert masked > full  # what agrees in the band no longer dilutes the disagreement elsewhere
+    no_mask = losses.distillation_weight(t, torch.tensor([False]), radius=2)
+    assert no_mask.eq(1).all()  # teacher-only samples are distilled everywhere
+
+
+def test_deep_supervision_scores_the_coarse_heads_against_the_downscaled_label():
+    t = square()
+    small = [confident(torch.nn.functional.adaptive_avg_pool2d(t, s)) for s in (4, 8)]
+    wrong = [-a for a in small]
+    assert losses.deep_supervision_per_image(wrong, t).item() > 5 * losses.deep_supervision_per_image(small, t).item()
+    _, parts = total_loss(confident(t), t, LossWeights(), aux_logits=wrong)
+    assert parts["aux"] > 1
+    _, parts = total_loss(confident(t), t, LossWeights(aux=0), aux_logits=wrong)
+    assert "aux" not in parts

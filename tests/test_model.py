@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 import torch
 
-from model_export.model import ModelConfig, build_model, count_macs, count_parameters, model_config_from_dict
+from model_export.model import GlobalContext, ModelConfig, build_model, count_macs, count_parameters, model_config_from_dict
 
 MAX_PARAMETERS = 150_000  # issue 4: the shipped model has at most 150K parameters
 
@@ -37,7 +37,8 @@ def test_macs_are_counted(model):
 
 def test_gradients_reach_every_parameter():
     model = build_model(ModelConfig()).train()
-    model(torch.randn(2, 3, 64, 96)).mean().backward()
+    logits, aux = model(torch.randn(2, 3, 64, 96), with_aux=True)
+    (logits.mean() + sum(a.mean() for a in aux)).backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None]
     assert not missing
 
@@ -62,3 +63,37 @@ def test_untrained_output_has_no_checkerboard():
         out = model(torch.randn(1, 3, 64, 96))
     blocks = out.reshape(1, 1, 32, 2, 48, 2)
     torch.testing.assert_close(blocks[:, :, :, 0, :, 0], blocks[:, :, :, 1, :, 1])
+
+
+def test_training_heads_give_coarse_logits_and_can_be_dropped():
+    model = build_model(ModelConfig()).train()
+    logits, aux = model(torch.randn(2, 3, 64, 96), with_aux=True)
+    assert logits.shape == (2, 1, 64, 96)
+    assert [tuple(a.shape) for a in aux] == [(2, 1, 8, 12), (2, 1, 16, 24)]
+    before = count_parameters(model)
+    model.drop_training_heads()
+    assert count_parameters(model) < before
+    assert model(torch.randn(1, 3, 64, 96), with_aux=True)[1] == []
+
+
+def test_global_context_lets_a_far_pixel_change_a_feature():
+    # Squeeze-excite at 1/16: a change in one corner rescales the features in the opposite corner.
+    torch.manual_seed(0)
+    context = GlobalContext(56, 4).eval()
+    x = torch.randn(1, 56, 9, 16)
+    changed = x.clone()
+    changed[..., 0, 0] += 5.0
+    with torch.no_grad():
+        assert (context(changed) - context(x))[..., -1, -1].abs().max() > 1e-3
+    assert isinstance(build_model(ModelConfig()).context, GlobalContext)
+    assert not isinstance(build_model(ModelConfig(context_reduction=0)).context, GlobalContext)
+
+
+@pytest.mark.parametrize("downsample", ["inverted", "fused"])
+def test_cheaper_half_resolution_variants_keep_the_contract(downsample):
+    cfg = ModelConfig(stem_block=False, quarter_downsample=downsample, half_res_blocks=1)
+    with torch.no_grad():
+        out = build_model(cfg).eval()(torch.randn(1, 3, 144, 256))
+    assert out.shape == (1, 1, 144, 256)
+    with pytest.raises(ValueError, match="quarter_downsample"):
+        ModelConfig(quarter_downsample="strided")
