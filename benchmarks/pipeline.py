@@ -57,6 +57,7 @@ from benchmarks.processes import SAMPLE_INTERVAL_S, CpuSampler, chromium_cpu_sec
 from clips.build import ClipInfo, ClipSpec, build_clip, draw_frame_code, parse_script
 from e2e_tests.bench_probe import CompositedWith, read_planes, read_records
 from model_export.paths import BUILD_DIR, REPO_ROOT, SHIPPED_MODELS_DIR
+from webapp.config import DEFAULT_MODEL, DEFAULT_WEBGPU_MODEL
 
 # ---------------------------------------------------------------- settings
 
@@ -82,7 +83,8 @@ MASK_THRESHOLD = 128  # of 255: probability 0.5
 LAG_MIN_SHIFT = -3  # frames: a mask cannot lead the picture, but the search should show that it does not
 STALE_AGES = (5, 15, 30)  # frames: report the fraction of frames whose mask is older than each
 PROBE_FILL_LIMIT = 0.9  # stop measuring when the probe's buffers are this full (a full one stops recording)
-MODEL_NAME = "vbg-portrait"
+# What the page serves: the weight-only int8 model on WASM, its fp32 twin on WebGPU (webapp/config.py).
+MODEL_NAME = DEFAULT_MODEL
 PEER_NAME = "mediapipe-landscape"
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -1025,7 +1027,8 @@ def run_all(specs: list[RunSpec], models_dir: Path, clips: dict[str, Clip], seco
                 for spec in group:
                     analysed[spec.name] = {"spec": asdict(spec), "skipped": f"no {model} model: {error}"}
                 continue
-            env = {"VBG_MODELS_DIR": str(folder), "VBG_MODEL": model, "VBG_WEBGPU_MODEL": model}
+            webgpu_model = DEFAULT_WEBGPU_MODEL if model == MODEL_NAME else model
+            env = {"VBG_MODELS_DIR": str(folder), "VBG_MODEL": model, "VBG_WEBGPU_MODEL": webgpu_model}
             server = start_server(env=env)
             try:
                 for spec in group:

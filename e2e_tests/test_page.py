@@ -7,6 +7,7 @@ from PIL import Image
 
 from e2e_tests.conftest import QUADRANT_COLOURS, wait_until
 from e2e_tests.test_video_background import UPLOADED_CHOICE, colour_video  # noqa: F401  (a fixture)
+from webapp.config import DEFAULT_MODEL, DEFAULT_WEBGPU_MODEL
 
 # YUV 4:2:0 round trip plus canvas scaling: colours come back within a few levels.
 COLOUR_TOLERANCE = 24  # 8-bit levels per channel
@@ -45,10 +46,16 @@ def test_page_is_isolated_and_reports_runtime(server, open_page, quadrant_clip):
     assert page.locator('[data-status="isolated"]').inner_text() == "yes"
     assert page.locator('[data-status="ort-version"]').inner_text() == "1.30.0"
     assert "wasm" in page.locator('[data-status="backends"]').inner_text()
-    # The shipped model loads through its manifest into the segmenter's worker.
+    # The shipped model loads through its manifest into the segmenter's worker: on WASM the weight-only
+    # int8 one, on WebGPU its fp32 twin (webapp/config.py), and Details says which runs.
     model = wait_until(page, "window.vbg.model", PAGE_TIMEOUT_S)
-    assert model["name"] == "vbg-portrait" and model["backend"] in runtime["backends"]
-    assert page.locator('[data-status="model"]').inner_text().startswith("vbg-portrait")
+    assert model["backend"] in runtime["backends"]
+    if model["backend"] == "wasm":
+        assert (model["name"], model["label"], model["precision"]) == (
+            DEFAULT_MODEL, "vbg-portrait (int8 weights)", "int8")
+    else:
+        assert (model["name"], model["label"]) == (DEFAULT_WEBGPU_MODEL, "vbg-portrait (fp32)")
+    assert page.locator('[data-status="model"]').inner_text() == f"{model['label']} · {model['backend']}"
 
 
 def test_camera_frames_reach_the_canvas(server, open_page, quadrant_clip):

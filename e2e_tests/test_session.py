@@ -23,6 +23,7 @@ from clips.build import ClipSpec, build_clip, parse_script
 from e2e_tests.bench_probe import CompositedWith, read_arrays, read_planes
 from e2e_tests.conftest import wait_until
 from e2e_tests.test_pipeline import start_page
+from webapp.config import DEFAULT_MODEL
 
 SCRIPT = "still:30,move:45,fast:45"
 SETTINGS = {"mode": "colour", "colour": "#ff00ff"}
@@ -44,7 +45,7 @@ def coded_clip(tmp_path_factory):
 
 
 def _model_size(server) -> tuple[int, int]:
-    with urllib.request.urlopen(f"{server.url}/models/vbg-portrait.json") as response:
+    with urllib.request.urlopen(f"{server.url}/models/{DEFAULT_MODEL}.json") as response:
         shape = json.load(response)["input"]["shape"]
     return shape[3], shape[2]
 

@@ -1,16 +1,21 @@
-"""Quantize an exported fp32 model to static int8 (QDQ), calibrated on validation photos, and compare the two.
+"""Quantize an exported fp32 model to int8 (weight-only by default), and compare the two on validation photos.
 
     .venv/bin/python -m model_export.quantize --model static/models/vbg-portrait.json --name vbg-portrait-int8
+    .venv/bin/python -m model_export.quantize --model static/models/vbg-portrait.json --name x --mode qdq
 
 writes ``static/models/vbg-portrait-int8.onnx`` and its manifest beside the fp32 one (``--out-dir``
-to write elsewhere), then prints fp32 vs int8 file size, onnxruntime CPU 1-thread latency (median)
-and mIoU / boundary F on validation photos. The int8 manifest records which variant is faster in
-onnxruntime CPU; for small CNNs int8 can be slower than fp32 in onnxruntime-web's WASM backend,
-which the browser tests measure.
+to write elsewhere), then prints fp32 vs int8 file size (raw and gzipped), onnxruntime CPU 1-thread
+latency (median) and mIoU / boundary F on validation photos.
+
+Modes: ``weight-only`` (default, model_export/weight_only_int8.py) stores each Conv/Gemm/MatMul weight
+as int8 per output channel and restores it with DequantizeLinear; activations and arithmetic stay fp32.
+``qdq`` is static int8 QDQ (int8 activations too, calibrated on validation photos); in
+onnxruntime-web 1.30's WASM backend it ran 2.6x slower than fp32 for this model, so it is not shipped.
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import tempfile
 from dataclasses import dataclass
@@ -28,21 +33,34 @@ from model_export.segmenter_onnx import Segmenter, load_segmenter
 from model_export.sources import list_pairs, load_pair, read_image
 from model_export.splits import pairs_in, validation_stems
 from model_export.timing import median_ms
+from model_export.weight_only_int8 import KIND as WEIGHT_ONLY_KIND
+from model_export.weight_only_int8 import quantize_weights
 
+MODES = ("weight-only", "qdq")
+GZIP_LEVEL = 9  # what a compressing proxy or a gzip_static file would send; reported, not served by vbg
+# Appended to the manifest's timing note: why native onnxruntime's timing is not the browser's.
+MODE_NOTES = {
+    "weight-only": (" Weight-only int8 keeps fp32 arithmetic: x86 onnxruntime is slower on it only because its "
+                    "NCHWc convolutions need constant weights, not DequantizeLinear outputs; the WASM backend "
+                    "has no NCHWc layout."),
+    "qdq": "",
+}
 MAX_INT8_BYTES = 150_000  # issue 4: the shipped int8 file is at most 150 KB (decimal, the stricter reading)
 MAX_MIOU_LOSS = 0.005  # issue 4: int8 may lose at most 0.5 points of mIoU
 
 
 @dataclass
 class QuantizeConfig:
-    """Calibration data, quantization scheme and how the result is checked."""
+    """Quantization scheme, calibration data (qdq only) and how the result is checked."""
 
+    mode: str = "weight-only"  # one of MODES
     data_dir: str = DataConfig.data_dir  # labelled photos; the validation split is the one train.py holds out
     val_fraction: float = DataConfig.val_fraction
     val_seed: int = DataConfig.val_seed
     calibration_count: int = 30  # validation photos fed to the calibrator (the whole split by default)
     eval_count: int = 30  # validation photos scored for fp32 vs int8 mIoU
     latency_runs: int = 200  # timed runs per model, median reported
+    # The rest is for mode "qdq" only.
     # uint8 activations with int8 per-channel weights (U8S8) is onnxruntime's fastest x86 / WASM path.
     activation_type: str = "QUInt8"
     weight_type: str = "QInt8"
@@ -77,9 +95,9 @@ def validation_pairs(cfg: QuantizeConfig, count: int) -> list[tuple[Path, Path]]
 
 
 def compact(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Shrink a QDQ graph in place: merge identical initializers, drop value_info, shorten internal names.
+    """Shrink a quantized graph in place: merge identical initializers, drop value_info, shorten internal names.
 
-    Per-channel QDQ adds ~17 bytes per conv output channel and long generated names (~75 KB for
+    Per-channel quantization adds ~17 bytes per conv output channel and long generated names (~75 KB for
     this model), which the 150 KB budget cannot carry: the all-zero zero-point arrays collapse to one
     per length, and tensors get short hex names (graph input and output names are kept).
     """
@@ -152,35 +170,77 @@ def score(manifest_path: Path, pairs: list[tuple[Path, Path]]) -> dict[str, floa
     return mean_scores(scores)
 
 
+def gzip_bytes(path: Path) -> int:
+    """Size of PATH gzipped at GZIP_LEVEL, bytes."""
+    return len(gzip.compress(path.read_bytes(), GZIP_LEVEL))
+
+
+def build_weight_only(fp32_path: Path, int8_path: Path) -> dict:
+    """fp32 .onnx -> weight-only int8 .onnx; returns the manifest's `quantization` details."""
+    model, count = quantize_weights(onnx.load(str(fp32_path)))
+    onnx.save(compact(model), str(int8_path))
+    return {
+        "kind": WEIGHT_ONLY_KIND,
+        "weights": "int8 symmetric per output channel (codes -127..127, zero point 0, one fp32 scale per channel)",
+        "quantized_weights": f"{count} Conv/Gemm/MatMul weight initializers",
+        "biases": "fp32",
+        "activations": "fp32",
+        "arithmetic": "fp32",
+        "dequantize": ("a DequantizeLinear node per weight (axis: its output channels, 0 for Conv) inside the "
+                       "graph; onnxruntime keeps these nodes (it does not constant-fold DequantizeLinear) and "
+                       "restores the fp32 weights each run"),
+    }
+
+
+def build_qdq(fp32_path: Path, int8_path: Path, segmenter: Segmenter, cfg: QuantizeConfig, work: Path) -> dict:
+    """fp32 .onnx -> static int8 QDQ .onnx calibrated on validation photos; returns the `quantization` details."""
+    calibration = [image for image, _ in validation_pairs(cfg, cfg.calibration_count)]
+    if not calibration:
+        raise ValueError(f"no validation photos for calibration in {cfg.data_dir}")
+    prepared = work / "prepared.onnx"
+    # Shape inference and graph cleanup first, as onnxruntime's quantization guide asks.
+    quant_pre_process(str(fp32_path), str(prepared))
+    quantized = work / "quantized.onnx"
+    graph = onnx.load(str(prepared)).graph
+    input_name = segmenter.input_spec.name
+    stem = [n.name for n in graph.node if n.op_type == "Conv" and input_name in n.input] if cfg.float_stem else []
+    quantize_static(
+        str(prepared), str(quantized), ImageCalibrationReader(segmenter, calibration),
+        quant_format=QuantFormat.QDQ, per_channel=True, nodes_to_exclude=stem,
+        activation_type=QuantType[cfg.activation_type], weight_type=QuantType[cfg.weight_type],
+        calibrate_method=CalibrationMethod[cfg.calibrate_method],
+    )
+    onnx.save(compact(onnx.load(str(quantized))), str(int8_path))
+    return {
+        "kind": "static int8 QDQ",
+        "format": "QDQ",
+        "activations": cfg.activation_type,
+        "weights": f"{cfg.weight_type} per-channel",
+        "arithmetic": "int8",
+        "calibration": f"{len(calibration)} validation photos, {cfg.calibrate_method}",
+    }
+
+
 def quantize(manifest_path: str | Path, name: str, out_dir: str | Path | None = None,
              cfg: QuantizeConfig | None = None) -> Path:
-    """fp32 manifest -> out_dir/<name>.onnx + .json (static int8 QDQ); returns the int8 manifest path."""
+    """fp32 manifest -> out_dir/<name>.onnx + .json (int8, cfg.mode); returns the int8 manifest path."""
     cfg = cfg or QuantizeConfig()
+    if cfg.mode not in MODES:
+        raise ValueError(f"unknown quantization mode {cfg.mode!r}; expected one of {', '.join(MODES)}")
     manifest_path = Path(manifest_path)
     fp32_manifest, fp32_path = read_manifest(manifest_path)
     out_dir = Path(out_dir) if out_dir is not None else manifest_path.parent
     fp32_segmenter = load_segmenter(manifest_path, threads=1)
-    calibration = [image for image, _ in validation_pairs(cfg, cfg.calibration_count)]
     evaluation = validation_pairs(cfg, cfg.eval_count)
-    if not calibration:
-        raise ValueError(f"no validation photos for calibration in {cfg.data_dir}")
+    if not evaluation:
+        raise ValueError(f"no validation photos to score in {cfg.data_dir}")
 
     with tempfile.TemporaryDirectory(prefix="vbg-quantize-") as work, staged_outputs(out_dir) as staging:
-        prepared = Path(work) / "prepared.onnx"
-        # Shape inference and graph cleanup first, as onnxruntime's quantization guide asks.
-        quant_pre_process(str(fp32_path), str(prepared))
-        quantized = Path(work) / "quantized.onnx"
-        graph = onnx.load(str(prepared)).graph
-        input_name = fp32_segmenter.input_spec.name
-        stem = [n.name for n in graph.node if n.op_type == "Conv" and input_name in n.input] if cfg.float_stem else []
-        quantize_static(
-            str(prepared), str(quantized), ImageCalibrationReader(fp32_segmenter, calibration),
-            quant_format=QuantFormat.QDQ, per_channel=True, nodes_to_exclude=stem,
-            activation_type=QuantType[cfg.activation_type], weight_type=QuantType[cfg.weight_type],
-            calibrate_method=CalibrationMethod[cfg.calibrate_method],
-        )
         int8_path = staging / f"{name}.onnx"
-        onnx.save(compact(onnx.load(str(quantized))), str(int8_path))
+        if cfg.mode == "weight-only":
+            details = build_weight_only(fp32_path, int8_path)
+        else:
+            details = build_qdq(fp32_path, int8_path, fp32_segmenter, cfg, Path(work))
         size = int8_path.stat().st_size
         if size > MAX_INT8_BYTES:
             raise RuntimeError(f"{int8_path.name} is {size:,} bytes, over the {MAX_INT8_BYTES:,}-byte budget; "
@@ -190,48 +250,46 @@ def quantize(manifest_path: str | Path, name: str, out_dir: str | Path | None = 
 
         # Score the staged int8 model through its own (provisional) manifest, as every tool reads it.
         base = {k: v for k, v in fp32_manifest.items() if k not in ("file", "sha256")}
+        # What the page shows: the model it came from and how it was quantized.
+        label = f"{fp32_manifest['name']} ({'int8 weights' if cfg.mode == 'weight-only' else 'int8'})"
+        identity = {"name": name, "label": label, "precision": "int8"}
         staged_manifest = staging / f"{name}.json"
-        write_manifest(int8_path, {**base, "name": name, "precision": "int8"}, staged_manifest)
+        write_manifest(int8_path, {**base, **identity}, staged_manifest)
         shape = fp32_manifest["input"]["shape"]
         fp32_ms = latency_ms(fp32_path, fp32_manifest["input"]["name"], shape, cfg.latency_runs)
         int8_ms = latency_ms(int8_path, fp32_manifest["input"]["name"], shape, cfg.latency_runs)
         fp32_scores = score(manifest_path, evaluation)
         int8_scores = score(staged_manifest, evaluation)
         faster = "int8" if int8_ms < fp32_ms else "fp32"
+        fp32_bytes, fp32_gzip = fp32_path.stat().st_size, gzip_bytes(fp32_path)
+        int8_gzip = gzip_bytes(int8_path)
         report = {
             "images": len(evaluation),
             "split": {"data_dir": cfg.data_dir, "val_fraction": cfg.val_fraction, "val_seed": cfg.val_seed},
-            "fp32": {**fp32_scores, "ms": fp32_ms, "bytes": fp32_path.stat().st_size},
-            "int8": {**int8_scores, "ms": int8_ms, "bytes": size},
+            "fp32": {**fp32_scores, "ms": fp32_ms, "bytes": fp32_bytes, "gzip_bytes": fp32_gzip},
+            "int8": {**int8_scores, "ms": int8_ms, "bytes": size, "gzip_bytes": int8_gzip},
             "miou_loss_points": 100 * (fp32_scores["miou"] - int8_scores["miou"]),
             "max_miou_loss_points": 100 * MAX_MIOU_LOSS,
         }
         manifest = {
             **base,
-            "name": name,
-            "precision": "int8",
-            "quantization": {
-                "source": fp32_manifest["file"],
-                "source_sha256": fp32_manifest["sha256"],
-                "format": "QDQ",
-                "activations": cfg.activation_type,
-                "weights": f"{cfg.weight_type} per-channel",
-                "calibration": f"{len(calibration)} validation photos, {cfg.calibrate_method}",
-            },
+            **identity,
+            "quantization": {**details, "source": fp32_manifest["file"], "source_sha256": fp32_manifest["sha256"]},
             # The fp32 manifest's val_* numbers are the fp32 model's; these are the int8 model's own.
             "metrics": {**{f"val_{k}": v for k, v in int8_scores.items()}, "int8_check": report},
             "faster_variant": {"onnxruntime-cpu-1-thread": faster},
             "note": (f"onnxruntime CPU, 1 thread: fp32 {fp32_ms:.2f} ms, int8 {int8_ms:.2f} ms (median of "
                      f"{cfg.latency_runs}). onnxruntime-web WASM timings come from the browser benchmark; "
-                     "ship the variant that is faster where it runs."),
+                     f"ship the variant that is faster where it runs.{MODE_NOTES[cfg.mode]}"),
         }
         write_manifest(int8_path, manifest, staged_manifest)
 
     loss = fp32_scores["miou"] - int8_scores["miou"]
-    print(f"fp32 {fp32_path.stat().st_size / 1000:.1f} KB {fp32_ms:.2f} ms mIoU {fp32_scores['miou']:.4f} "
-          f"BF {fp32_scores['boundary_f']:.4f}")
-    print(f"int8 {size / 1000:.1f} KB {int8_ms:.2f} ms mIoU {int8_scores['miou']:.4f} "
-          f"BF {int8_scores['boundary_f']:.4f}  (on {len(evaluation)} validation photos; faster: {faster})")
+    print(f"fp32 {fp32_bytes / 1000:.1f} KB ({fp32_gzip / 1000:.1f} KB gzipped) {fp32_ms:.2f} ms "
+          f"mIoU {fp32_scores['miou']:.4f} BF {fp32_scores['boundary_f']:.4f}")
+    print(f"int8 {size / 1000:.1f} KB ({int8_gzip / 1000:.1f} KB gzipped) {int8_ms:.2f} ms "
+          f"mIoU {int8_scores['miou']:.4f} BF {int8_scores['boundary_f']:.4f}  "
+          f"({details['kind']}, on {len(evaluation)} validation photos; faster in onnxruntime CPU: {faster})")
     if loss > MAX_MIOU_LOSS:
         print(f"WARNING: int8 loses {100 * loss:.2f} mIoU points, more than the {100 * MAX_MIOU_LOSS:.1f} allowed")
     print(f"wrote {out_dir / (name + '.onnx')} and {out_dir / (name + '.json')}")
@@ -244,15 +302,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, type=Path, help="fp32 manifest, e.g. static/models/vbg-portrait.json")
     parser.add_argument("--name", default="vbg-portrait-int8", help="output stem: NAME.onnx and NAME.json")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: beside the fp32 model")
+    parser.add_argument("--mode", default=QuantizeConfig.mode, choices=MODES,
+                        help="weight-only: int8 weights, fp32 arithmetic (default); qdq: static int8 QDQ")
     parser.add_argument("--data", default=QuantizeConfig.data_dir, help="labelled photos folder (images/ + masks/)")
-    parser.add_argument("--calibration-count", type=int, default=QuantizeConfig.calibration_count)
+    parser.add_argument("--calibration-count", type=int, default=QuantizeConfig.calibration_count,
+                        help="validation photos the qdq calibrator sees")
     parser.add_argument("--eval-count", type=int, default=QuantizeConfig.eval_count)
     parser.add_argument("--latency-runs", type=int, default=QuantizeConfig.latency_runs)
     parser.add_argument("--calibrate-method", default=QuantizeConfig.calibrate_method,
-                        choices=[m.name for m in CalibrationMethod])
+                        choices=[m.name for m in CalibrationMethod], help="qdq only")
     args = parser.parse_args(argv)
-    cfg = QuantizeConfig(data_dir=args.data, calibration_count=args.calibration_count, eval_count=args.eval_count,
-                         latency_runs=args.latency_runs, calibrate_method=args.calibrate_method)
+    cfg = QuantizeConfig(mode=args.mode, data_dir=args.data, calibration_count=args.calibration_count,
+                         eval_count=args.eval_count, latency_runs=args.latency_runs,
+                         calibrate_method=args.calibrate_method)
     quantize(args.model, args.name, args.out_dir, cfg)
     return 0
 

@@ -10,6 +10,11 @@ export class ModelUnavailableError extends Error {
 
 const REQUIRED_KEYS = ['file', 'sha256', 'precision', 'input', 'output'];
 
+/** What the page calls a model: its manifest's label ("vbg-portrait (int8 weights)"), else "name (precision)". */
+export function modelLabel(manifest) {
+  return manifest.label ?? `${manifest.name ?? manifest.file} (${manifest.precision})`;
+}
+
 /** Resolve to the manifest with a `url` for the weights, or reject with a ModelUnavailableError. */
 export async function fetchManifest(manifestUrl) {
   let response;

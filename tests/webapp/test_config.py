@@ -16,7 +16,9 @@ from webapp.rooms.registry import RoomLimits
 
 def test_defaults_serve_localhost_with_the_shipped_model():
     config = Config.from_env(environ={})
-    assert (config.host, config.port, config.model, config.tls) == ("127.0.0.1", DEFAULT_PORT, "vbg-portrait", False)
+    assert (config.host, config.port, config.tls) == ("127.0.0.1", DEFAULT_PORT, False)
+    # WASM gets the weight-only int8 model, WebGPU its fp32 twin.
+    assert (config.model, config.webgpu_model) == ("vbg-portrait-int8", "vbg-portrait")
     assert config.ort_version == "1.30.0"
 
 

@@ -1,7 +1,7 @@
 /** The segmentation model: its manifests, the ONNX runtime, and a supervised segmenter worker,
  * each step reported on the page's status panel and message box. */
 import { loadRuntime } from '../runtime.js';
-import { fetchManifest } from '../model_manifest.js';
+import { fetchManifest, modelLabel } from '../model_manifest.js';
 import { createSegmenterSupervisor } from '../segmenter_supervisor.js';
 
 /** Show a segmentation failure (or clear it: null). */
@@ -29,7 +29,8 @@ async function loadManifests(config, status, message) {
  * Start loading at once (manifests in parallel with the runtime's download).
  * @param {{config, status, message, backend: () => string,
  *   onRuntime: (runtime) => void, onReady: (segmenter, manifest) => void, onLost: (error) => void}} options
- *   backend: the backend to start with ('auto', 'wasm', 'webgpu'); onReady: a (new) segmenter runs;
+ *   backend: the backend to start with ('auto', 'wasm', 'webgpu'); onReady: a (new) segmenter runs the
+ *   model of `manifest` (the fp32 twin on WebGPU);
  *   onLost: it died (the supervisor retries by itself).
  * @returns {{manifests: Promise<{manifest, manifestFp32}|null>, readonly supervisor}}
  */
@@ -51,14 +52,15 @@ export function startModelLoading({ config, status, message, backend, onRuntime,
     const loaded = await manifests;
     if (!loaded) return;
     const { manifest, manifestFp32 } = loaded;
-    status.set('model', `${config.modelName} · ${manifest.precision} · ${manifest.input.shape.join('x')} · loading…`);
+    status.set('model', `${modelLabel(manifest)} · ${manifest.input.shape.join('x')} · loading…`);
     supervisor = createSegmenterSupervisor({
       ortBase: config.ortBase,
       manifest,
       manifestFp32,
       onReady: (segmenter) => {
-        status.set('model', `${config.modelName} · ${manifest.precision} · ${segmenter.backend}`);
-        onReady(segmenter, manifest);
+        const running = segmenter.backend === 'webgpu' ? manifestFp32 : manifest; // as createSegmenter picks
+        status.set('model', `${modelLabel(running)} · ${segmenter.backend}`);
+        onReady(segmenter, running);
       },
       onLost,
       onProblem: (error) => {

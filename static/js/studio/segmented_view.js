@@ -3,6 +3,7 @@
  * compositor is built on the first camera start, once the model's manifest is known, and rebuilt after a
  * WebGL context loss. The studio and the output view share this. */
 import { publishDiagnostics } from '../diagnostics.js';
+import { modelLabel } from '../model_manifest.js';
 import { createCompositor } from './compositor.js';
 import { recoverLostGraphics } from './graphics_recovery.js';
 import { createBackgroundChoice } from './background_choice.js';
@@ -27,7 +28,7 @@ export function connectSegmentedView({ config, canvas, video, settings, status, 
     onRuntime,
     onReady: (segmenter, manifest) => {
       compositor?.session.setSegmenter(segmenter);
-      publishDiagnostics({ model: { name: config.modelName, precision: manifest.precision, backend: segmenter.backend, choice: segmenter.choice } });
+      publishDiagnostics({ model: { name: manifest.name ?? config.modelName, label: modelLabel(manifest), precision: manifest.precision, backend: segmenter.backend, choice: segmenter.choice } });
     },
     onLost: (error) => compositor?.session.setSegmenter(null, error),
   });
