@@ -4,17 +4,21 @@ Maps normalised RGB (B, 3, H, W) to person LOGITS (B, 1, H, W) at the input reso
 W that are multiples of 16. The sigmoid is added at export (export.py), so training can use
 logit-space losses.
 
-Where the compute goes (1x3x144x256, defaults: ~98K parameters, ~58M MACs, ~1.3 ms in onnxruntime
-CPU with 1 thread): the encoder holds most parameters in its 1/16 stage, where they cost few
-multiply-adds; the decoder fuses skips by addition (cheaper than concatenation) and spends two
-separable convs at 1/2 resolution, fed by the stem's stride-2 view of the RGB pixels, where boundary
-detail is decided (TRAINING-NOTES: boundary F was the biggest gap to MediaPipe). The head predicts
-four sub-pixel logits per 1/2-resolution pixel and rearranges them to full resolution, because every
-full-resolution feature map costs 0.1-0.3 ms per op in onnxruntime CPU (channels are padded to
-blocks of 8/16), more than the whole 1/16 stage.
+Designed for where it runs, onnxruntime-web's WASM kernels (benchmarks/model_candidates.py times the
+variants there against MediaPipe landscape). There, MACs predict little and the bytes a layer moves
+decide: every 1/2-resolution map costs more than the whole 1/16 stage. So the defaults (1x3x144x256:
+~95K parameters, ~32M MACs, about 0.7x MediaPipe landscape's time in one page) keep the 1/2 resolution
+thin: an 8-channel stride-2 stem (its output is the 1/2 skip), a fused 3x3 stride-2 convolution
+straight to 1/4 (no MobileNetV2 expansion at 1/2), and one 8-channel separable block at 1/2 before
+the head. The encoder holds most parameters in its dilated 1/16 stage, followed by squeeze-excite
+(global context: every pixel sees the whole frame, as in MediaPipe landscape). The decoder fuses
+skips by addition (cheaper than concatenation). The head predicts four sub-pixel logits per
+1/2-resolution pixel and rearranges them to full resolution (pixel shuffle), because a
+full-resolution feature map would cost more than the rest of the decoder. Two 1x1 heads at 1/8 and
+1/4 give deep supervision in training and are dropped at export.
 
-Only export-friendly ops: Conv (BatchNorm folds into it at export), ReLU, Add, 2x bilinear Resize
-and DepthToSpace.
+Only export-friendly ops: Conv (BatchNorm folds into it at export), ReLU, Add, Mul, Sigmoid,
+GlobalAveragePool, 2x bilinear Resize and DepthToSpace.
 
 Check it with:  python -m model_export.model
 """
