@@ -1,7 +1,7 @@
 """Choose a recipe by 5-fold cross-validation over every labelled photo, with MediaPipe on the same folds.
 
-    .venv/bin/python -m model_export.cross_validate --steps 20000 --teacher --out build/cv
-    .venv/bin/python -m model_export.cross_validate --steps 20000 --teacher --out build/cv --fold 3   # one fold
+    .venv/bin/python -m model_export.cross_validate --steps 9000 --teacher --out build/cv
+    .venv/bin/python -m model_export.cross_validate --steps 9000 --teacher --out build/cv --fold 3   # one fold
 
 Splits the labelled photos into 5 disjoint folds (model_export.splits.cv_folds: seeded, every photo
 in exactly one fold, near-duplicates kept together), and for each fold trains the recipe on the other

@@ -1,6 +1,6 @@
 """Train the portrait segmenter for a fixed number of optimizer steps.
 
-    .venv/bin/vbg train --name vbg-portrait --steps 20000 --teacher
+    .venv/bin/vbg train --name vbg-portrait --steps 9000 --teacher
     .venv/bin/vbg train --resume runs/vbg-portrait/last.pt          # continue the same run
 
 Samples are rendered on the fly in DataLoader workers (model_export.dataset), each from a generator
@@ -52,7 +52,7 @@ class TrainConfig:
     """Optimisation and bookkeeping settings; saved in every checkpoint."""
 
     name: str = "vbg-portrait"
-    steps: int = 20000  # optimizer steps: the schedule's length (the budget)
+    steps: int = 9000  # optimizer steps: the schedule's length (the budget)
     teacher: bool = True  # soft labels and pseudo-labelled images from the MediaPipe teachers
     batch_size: int = 32
     lr: float = 4e-3  # AdamW peak learning rate
