@@ -120,6 +120,9 @@ def test_first_visit_gets_the_default_and_the_gallery_names_the_admins_files(adm
 def _page_with_saved_choice(admin_server, open_page, image_id):
     """The studio after a reload with `image_id` as the user's saved choice."""
     page = open_page(admin_server.url).page
+    # The first visit stores the default once the admin's list arrives: write the choice after that, or
+    # that late write replaces it.
+    wait_until(page, f"{CHECKED} === 'admin:{PICTURE_STEM}'", PAGE_TIMEOUT_S)
     page.evaluate("([key, value]) => localStorage.setItem(key, value)",
                   [SETTINGS_KEY, json.dumps({"mode": "image", "imageId": image_id})])
     page.reload()
