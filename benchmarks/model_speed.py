@@ -25,7 +25,6 @@ thread counts with care on a machine others are using.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model_export.files import sha256_file
 from model_export.paths import REPO_ROOT, SHIPPED_MODELS_DIR
 from model_export.segmenter_onnx import MEDIAPIPE_MODELS
 
@@ -127,7 +127,7 @@ def describe_file(path: Path) -> dict:
     """Where a model file is, its size and its sha256."""
     path = Path(path).resolve()
     shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
-    return {"path": str(shown), "bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    return {"path": str(shown), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def summarise(times_ms: list[float]) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ import torch
 from torch import nn
 
 from model_export import provenance
-from model_export.files import write_atomic
+from model_export.files import sha256_file, write_atomic
 from model_export.model import ModelConfig, build_model, count_macs, count_parameters, model_config_from_dict
 from model_export.paths import REPO_ROOT, SHIPPED_MODELS_DIR
 from model_export.segmenter_onnx import PROVIDERS, session_options
@@ -142,11 +141,6 @@ def check_parity(model: nn.Module, cfg: ModelConfig, path: Path, export_cfg: Exp
             raise RuntimeError(f"onnxruntime output of {path} differs from the eager model: {exc}") from exc
         worst = max(worst, float((actual - expected).abs().max()))
     return worst
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _jsonable(value):

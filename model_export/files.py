@@ -1,6 +1,7 @@
-"""Atomic file writes: a reader (or a crash) never sees half a file."""
+"""Files: atomic writes (a reader, or a crash, never sees half a file) and content hashes."""
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -38,3 +39,8 @@ def save_png_atomic(array, path: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     write_atomic(path, buffer.getvalue())
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

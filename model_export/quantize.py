@@ -27,7 +27,8 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from model_export.dataset import DataConfig
-from model_export.export import ort_session, sha256_file, staged_outputs, write_manifest
+from model_export.export import ort_session, staged_outputs, write_manifest
+from model_export.files import sha256_file
 from model_export.metrics import binarize, image_scores, mean_scores
 from model_export.segmenter_onnx import Segmenter, load_segmenter
 from model_export.sources import list_pairs, load_pair, read_image

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model_export.files import save_png_atomic
+from model_export.files import save_png_atomic, sha256_file
 from model_export.paths import CACHE_DIR, MEDIAPIPE_PACKAGE_DIR, PORTRAITS_DIR
 from model_export.segmenter_onnx import (
     MEDIAPIPE_LICENCE, MEDIAPIPE_MODELS, PEER_NAMES, PEERS_BUILD_DIR, Segmenter, load_segmenter,
@@ -58,10 +58,6 @@ def require_teachers(peers_dir: Path | None = None) -> list[Path]:
     return paths
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _package_version() -> str | None:
     try:
         return json.loads((MEDIAPIPE_PACKAGE_DIR / "package.json").read_text())["version"]
@@ -82,7 +78,7 @@ def teacher_info(peers_dir: Path | None = None) -> dict:
                 "licence": MEDIAPIPE_LICENCE,
                 "source": f"npm @mediapipe/selfie_segmentation{'@' + version if version else ''} "
                           f"{MEDIAPIPE_MODELS[name].tflite_file}, converted by model_export.mediapipe_convert",
-                "onnx_sha256": _sha256(path),
+                "onnx_sha256": sha256_file(path),
             }
             for name, path in zip(TEACHER_NAMES, paths)
         ],
@@ -131,7 +127,7 @@ class LabelCache:
         if teacher_key is None:
             digest = hashlib.sha256(str(LABEL_VERSION).encode())
             for path in require_teachers():
-                digest.update(_sha256(path).encode())
+                digest.update(sha256_file(path).encode())
             teacher_key = digest.hexdigest()[:12]
         self.folder = (CACHE_DIR if root is None else Path(root)) / "teacher-labels" / teacher_key
 
@@ -151,7 +147,7 @@ class LabelCache:
 
 def file_id(path: Path) -> str:
     """A cache id for a file's content (sha256 prefix), independent of where the file lies."""
-    return _sha256(path)[:20]
+    return sha256_file(path)[:20]
 
 
 # ---------------------------------------------------------------------------------------------
