@@ -2,6 +2,7 @@
 
     .venv/bin/python -m model_export.cross_validate --steps 9000 --teacher --out build/cv
     .venv/bin/python -m model_export.cross_validate --steps 9000 --teacher --out build/cv --fold 3   # one fold
+    .venv/bin/python -m model_export.cross_validate --steps 9000 --teacher --out build/cv --fold 1 --stop-after 4000
 
 Splits the labelled photos into 5 disjoint folds (model_export.splits.cv_folds: seeded, every photo
 in exactly one fold, near-duplicates kept together), and for each fold trains the recipe on the other
@@ -10,6 +11,11 @@ final EMA weights (not the checkpoint that scored best on the fold, which would 
 photos) and scores it, MediaPipe landscape and MediaPipe general on the fold's photos with the
 evaluation protocol (model_export.evaluate). Writes under --out: folds/fold-K.json, runs/,
 models/, fold-K.json (scores), and cv.md / cv.json: per-fold and mean mIoU and boundary F.
+
+A fold takes a whole session on a 2-core machine, so a fold's run picks up where it stopped: when
+runs/fold-K/last.pt exists, the same command resumes it (``vbg train --resume``: same schedule, same
+samples), and a finished run is only exported and scored. ``--stop-after STEP`` checkpoints every fold
+it trains at that step and leaves it unscored until a later run finishes it.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from model_export.export import export_checkpoint
 from model_export.files import write_atomic
 from model_export.paths import BUILD_DIR
 from model_export.sources import list_pairs
-from model_export.train import TrainConfig, train
+from model_export.train import TrainConfig, load_resumable, train
 
 PEERS = ("mediapipe-landscape", "mediapipe-general")
 SCORE_KEYS = ("miou", "boundary_f")
@@ -44,11 +50,35 @@ def write_folds(data_dir: Path, out: Path, k: int, seed: int) -> list[Path]:
     return paths
 
 
-def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, progress: bool = True) -> dict:
-    """Train on the other folds, then score ours and the peers on this fold; returns {model: scores}."""
+def earlier_run(last: Path, cfg: TrainConfig) -> int | None:
+    """The step of a fold's earlier run at LAST (None when there is none); ValueError when it was made
+    with settings other than CFG's, so continuing it would not be the same recipe."""
+    if not last.is_file():
+        return None
+    checkpoint = load_resumable(last)
+    saved = checkpoint["train_config"]
+    wanted = {"steps": cfg.steps, "teacher": cfg.teacher, "seed": cfg.seed, "batch_size": cfg.batch_size}
+    differs = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+    if differs:
+        what = ", ".join(f"{k} {had}, not {asked}" for k, (had, asked) in differs.items())
+        raise ValueError(f"{last} was trained with other settings ({what}): remove its folder or choose another --out")
+    return int(checkpoint["step"])
+
+
+def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, progress: bool = True,
+             stop_after: int | None = None, argv: list[str] | None = None) -> dict | None:
+    """Train on the other folds (continuing an earlier run of this fold), then score ours and the peers
+    on this fold; returns the fold's result, or None when STOP_AFTER left the training unfinished.
+    ARGV is the command recorded in the run's provenance."""
     cfg = TrainConfig(**{**cfg.__dict__, "name": f"fold-{index}", "runs_dir": str(out / "runs"),
                          "data": DataConfig(**{**cfg.data.__dict__, "holdout": str(fold_file)})})
-    train(cfg, progress=progress)
+    last = out / "runs" / cfg.name / "last.pt"
+    step = earlier_run(last, cfg)
+    if step is None or step < cfg.steps:
+        train(cfg, resume=None if step is None else last, stop_after=stop_after, progress=progress, argv=argv)
+        step = int(load_resumable(last)["step"])
+    if step < cfg.steps:
+        return None
     manifest = export_checkpoint(out / "runs" / cfg.name / "last.pt", f"fold-{index}", out / "models")
     eval_cfg = evaluate.EvalConfig(data_dir=Path(cfg.data.data_dir), split_file=fold_file, out_dir=out,
                                    warmup_runs=0, latency_runs=1)
@@ -95,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=TrainConfig.workers)
     parser.add_argument("--val-every", type=int, default=TrainConfig.val_every)
     parser.add_argument("--device", default=TrainConfig.device, help="cpu, or cuda where a GPU is lent")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
+                        help="checkpoint each fold trained at this step and stop (the same command continues it)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -104,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(steps=args.steps, teacher=args.teacher, seed=args.seed, batch_size=args.batch_size,
                       threads=args.threads, workers=args.workers, val_every=args.val_every, device=args.device, data=data_cfg)
     for index in args.fold if args.fold is not None else range(args.folds):
-        result = run_fold(index, fold_files[index], args.out, cfg, progress=not args.quiet)
+        result = run_fold(index, fold_files[index], args.out, cfg, progress=not args.quiet, stop_after=args.stop_after,
+                          argv=["python", "-m", "model_export.cross_validate", *(sys.argv[1:] if argv is None else argv)])
+        if result is None:
+            print(f"fold {index}: stopped at step {args.stop_after} of {args.steps}; the same command continues it")
+            continue
         print(f"fold {index}: " + ", ".join(f"{m} {s['miou']:.4f} / {s['boundary_f']:.4f}"
                                             for m, s in result["scores"].items()))
     done = [args.out / f"fold-{i}.json" for i in range(args.folds)]

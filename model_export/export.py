@@ -166,6 +166,17 @@ def _training_commit(checkpoint: dict) -> str:
     return sessions[0]["git_commit"] if sessions else "unknown (the checkpoint records no provenance)"
 
 
+NOTHING_HELD_OUT = ("trained on every labelled photo: none was held out to score it on; the recipe's score on "
+                    "photos it never saw is its cross-validation (model_export.cross_validate)")
+
+
+def validation_metrics(checkpoint: dict) -> dict:
+    """The manifest's `metrics`: the best validation scores, or, when nothing was held out, that there are none."""
+    if (checkpoint.get("provenance") or {}).get("held_out_photos") == 0:
+        return {"held_out_photos": 0, "note": NOTHING_HELD_OUT}
+    return _jsonable(checkpoint.get("best_metrics") or {})
+
+
 def build_manifest(name: str, cfg: ModelConfig, model: nn.Module, checkpoint: dict, export_cfg: ExportConfig) -> dict:
     """The fp32 manifest (issue 4 item 6) less `file` and `sha256`, which write_manifest fills in."""
     train_config = _jsonable(checkpoint.get("train_config") or {})
@@ -206,7 +217,7 @@ def build_manifest(name: str, cfg: ModelConfig, model: nn.Module, checkpoint: di
             "best_step": _jsonable(checkpoint.get("step")),
         },
         "export": {"command": provenance.session()["command"], **provenance.code_state()},
-        "metrics": _jsonable(checkpoint.get("best_metrics") or {}),
+        "metrics": validation_metrics(checkpoint),
         "license": "MIT (the project's own weights)",
         "provenance": PROVENANCE,
     }

@@ -222,6 +222,15 @@ def build_qdq(fp32_path: Path, int8_path: Path, segmenter: Segmenter, cfg: Quant
     }
 
 
+def int8_metrics(fp32_manifest: dict, int8_scores: dict, report: dict) -> dict:
+    """The int8 manifest's `metrics`: its own val_* scores beside the fp32-vs-int8 check, or, for a model
+    trained on every photo, only the check (its photos were trained on: an agreement test, not a score)."""
+    if fp32_manifest.get("metrics", {}).get("held_out_photos") == 0:
+        return {**fp32_manifest["metrics"], "int8_check": {**report, "photos_were_trained_on": True}}
+    # The fp32 manifest's val_* numbers are the fp32 model's; these are the int8 model's own.
+    return {**{f"val_{k}": v for k, v in int8_scores.items()}, "int8_check": report}
+
+
 def quantize(manifest_path: str | Path, name: str, out_dir: str | Path | None = None,
              cfg: QuantizeConfig | None = None) -> Path:
     """fp32 manifest -> out_dir/<name>.onnx + .json (int8, cfg.mode); returns the int8 manifest path."""
@@ -276,8 +285,7 @@ def quantize(manifest_path: str | Path, name: str, out_dir: str | Path | None = 
             **base,
             **identity,
             "quantization": {**details, "source": fp32_manifest["file"], "source_sha256": fp32_manifest["sha256"]},
-            # The fp32 manifest's val_* numbers are the fp32 model's; these are the int8 model's own.
-            "metrics": {**{f"val_{k}": v for k, v in int8_scores.items()}, "int8_check": report},
+            "metrics": int8_metrics(fp32_manifest, int8_scores, report),
             "faster_variant": {"onnxruntime-cpu-1-thread": faster},
             "note": (f"onnxruntime CPU, 1 thread: fp32 {fp32_ms:.2f} ms, int8 {int8_ms:.2f} ms (median of "
                      f"{cfg.latency_runs}). onnxruntime-web WASM timings come from the browser benchmark; "

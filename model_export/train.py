@@ -343,7 +343,11 @@ def train(
             log(f"step {step}/{cfg.steps}  {wall_s / 60:.1f} min  loss {smooth:.4f}  lr {lr:.2e}{shown}")
     if step == 0 or (step < stop):  # nothing ran (or the loader ended early): still leave a checkpoint
         checkpoint(None)
-    log(f"stopped at step {step} of {cfg.steps}; best {best} -> {best_path}")
+    if val:
+        log(f"stopped at step {step} of {cfg.steps}; best {best} -> {best_path}")
+    else:
+        log(f"stopped at step {step} of {cfg.steps}; no photos held out, so nothing scored"
+            + (f"; final weights -> {best_path}" if step == cfg.steps else ""))
     return best
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from model_export.export import (
+    NOTHING_HELD_OUT,
     ExportConfig,
     ProbabilityModel,
     check_parity,
@@ -18,6 +19,7 @@ from model_export.export import (
     load_checkpoint,
     main,
     model_from_checkpoint,
+    validation_metrics,
 )
 from model_export.model import ModelConfig, build_model
 
@@ -77,6 +79,13 @@ def test_manifest_has_every_required_key(exported):
     assert manifest["metrics"]["val_miou"] == 0.5
     onnx_path = manifest_path.parent / manifest["file"]
     assert hashlib.sha256(onnx_path.read_bytes()).hexdigest() == manifest["sha256"]
+
+
+def test_a_model_trained_on_every_photo_claims_no_validation_score():
+    nothing_held_out = {"best_metrics": {"val_miou": -1.0}, "provenance": {"held_out_photos": 0}}
+    assert validation_metrics(nothing_held_out) == {"held_out_photos": 0, "note": NOTHING_HELD_OUT}
+    held_out = {"best_metrics": {"val_miou": 0.5}, "provenance": {"held_out_photos": 30}}
+    assert validation_metrics(held_out) == {"val_miou": 0.5}
 
 
 def test_onnx_matches_the_eager_model(exported):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from model_export.export import export_checkpoint
 from model_export.model import ModelConfig
-from model_export.quantize import MAX_INT8_BYTES, QuantizeConfig, compact, main, quantize
+from model_export.quantize import MAX_INT8_BYTES, QuantizeConfig, compact, int8_metrics, main, quantize
 from tests.test_export import write_checkpoint
 
 # Weight-only int8 keeps fp32 arithmetic, so only the weights' rounding moves the output: the tiny untrained
@@ -165,6 +165,14 @@ def test_int8_manifest(int8_manifest, fp32_manifest):
     assert check["images"] == 2 and {"miou", "ms", "bytes", "gzip_bytes"} <= check["int8"].keys()
     assert check["int8"]["bytes"] == int8_manifest.with_suffix(".onnx").stat().st_size
     assert manifest["quantization"]["source_sha256"] == fp32["sha256"]
+
+
+def test_int8_of_a_model_trained_on_every_photo_reports_only_the_agreement_check():
+    fp32 = {"metrics": {"held_out_photos": 0, "note": "trained on every labelled photo"}}
+    metrics = int8_metrics(fp32, {"miou": 0.9}, {"images": 30})
+    assert "val_miou" not in metrics and metrics["held_out_photos"] == 0
+    assert metrics["int8_check"] == {"images": 30, "photos_were_trained_on": True}
+    assert int8_metrics({"metrics": {"val_miou": 0.8}}, {"miou": 0.9}, {"images": 30})["val_miou"] == 0.9
 
 
 def test_int8_manifest_names_the_kind_of_quantization(int8_manifest):
