@@ -294,11 +294,13 @@ def quantize(manifest_path: str | Path, name: str, out_dir: str | Path | None = 
         write_manifest(int8_path, manifest, staged_manifest)
 
     loss = fp32_scores["miou"] - int8_scores["miou"]
+    trained_on = manifest["metrics"].get("held_out_photos") == 0
+    photos = "photos of the validation split, which this model trained on" if trained_on else "validation photos"
     print(f"fp32 {fp32_bytes / 1000:.1f} KB ({fp32_gzip / 1000:.1f} KB gzipped) {fp32_ms:.2f} ms "
           f"mIoU {fp32_scores['miou']:.4f} BF {fp32_scores['boundary_f']:.4f}")
     print(f"int8 {size / 1000:.1f} KB ({int8_gzip / 1000:.1f} KB gzipped) {int8_ms:.2f} ms "
           f"mIoU {int8_scores['miou']:.4f} BF {int8_scores['boundary_f']:.4f}  "
-          f"({details['kind']}, on {len(evaluation)} validation photos; faster in onnxruntime CPU: {faster})")
+          f"({details['kind']}, on {len(evaluation)} {photos}; faster in onnxruntime CPU: {faster})")
     if loss > MAX_MIOU_LOSS:
         print(f"WARNING: int8 loses {100 * loss:.2f} mIoU points, more than the {100 * MAX_MIOU_LOSS:.1f} allowed")
     print(f"wrote {out_dir / (name + '.onnx')} and {out_dir / (name + '.json')}")
