@@ -116,3 +116,29 @@ def test_no_gpu_allocation_per_frame_after_warm_up(server, open_page, still_then
     assert stats_after["segmentations"] > stats_before["segmentations"], (stats_before, stats_after)
     assert max(skip_rates) > 0, skip_rates
     assert stats_after["personVisible"], stats_after
+
+
+RING_PROBE = """async () => {
+  const { createFrameRing, RING_SLOTS } = await import('/static/js/gl/frame_ring.js');
+  const gl = new OffscreenCanvas(8, 8).getContext('webgl2');
+  const frame = document.createElement('canvas');  // stands in for the <video>: same size fields
+  Object.assign(frame, { width: 64, height: 36, videoWidth: 64, videoHeight: 36 });
+  const ring = createFrameRing({ gl }, { width: 16, height: 9 });
+  const counts = window.__glAllocations.counts;
+  const before = counts.texImage2D;
+  ring.upload(ring.slots[0], frame);
+  const afterFirst = counts.texImage2D;
+  for (const slot of ring.slots.slice(1)) ring.upload(slot, frame);
+  const afterAll = counts.texImage2D;
+  ring.cleanUp();
+  return { slots: RING_SLOTS, first: afterFirst - before, rest: afterAll - afterFirst };
+}"""
+
+
+def test_the_first_camera_frame_allocates_every_ring_slot(server, open_page):
+    """The fourth slot is used only when three frames are held (a slow segmenter), possibly long after
+    warm-up: its storage must come with the first frame, not with its own first use."""
+    page = _counting(open_page)(server.url).page
+    page.reload()
+    result = page.evaluate(RING_PROBE)
+    assert result["first"] == result["slots"] and result["rest"] == 0, result

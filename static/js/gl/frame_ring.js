@@ -22,6 +22,8 @@ export function createFrameRing(context, { width, height }) {
     code: -1, // benchmark probe: the clip frame index read from the frame
     uploadMs: 0, // JS time spent taking the frame in, ms
   }));
+  let cameraWidth = 0; // the size every slot's camera texture is allocated for, px
+  let cameraHeight = 0;
 
   return {
     slots,
@@ -32,8 +34,14 @@ export function createFrameRing(context, { width, height }) {
       }
       throw new Error('the frame ring has no free slot'); // cannot happen with RING_SLOTS > 3 held
     },
-    /** Copy the video's current frame into `slot` (a slot's storage follows a camera size change on its next upload). */
+    /** Copy the video's current frame into `slot`. A new camera size (re)allocates every slot at once,
+     * so a slot first used later (the fourth, only when three are held) allocates nothing mid-stream. */
     upload(slot, video) {
+      if (video.videoWidth !== cameraWidth || video.videoHeight !== cameraHeight) {
+        cameraWidth = video.videoWidth;
+        cameraHeight = video.videoHeight;
+        for (const each of slots) each.cameraStage.allocate(cameraWidth, cameraHeight);
+      }
       slot.camera = slot.cameraStage.render(video);
     },
     cleanUp() {
