@@ -1,4 +1,5 @@
-/** One camera frame in a texture, whose storage is allocated only when the camera's size changes. */
+/** One camera frame in a texture. Its owner (frame_ring.js) gives it storage with `allocate` when the
+ * camera's size changes; `render` only overwrites that storage, once per frame. */
 import { createTexture } from '../render_target.js';
 
 export function buildCameraStage({ gl }) {
@@ -17,10 +18,8 @@ export function buildCameraStage({ gl }) {
 
   return {
     allocate,
-    /** Copy the video's current frame into the texture; returns the texture. Every frame of the
-     * allocated size overwrites the storage in place. */
+    /** Copy the video's current frame (of the allocated size) into the texture; returns the texture. */
     render(video) {
-      allocate(video.videoWidth, video.videoHeight);
       gl.bindTexture(gl.TEXTURE_2D, texture);
       gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, gl.RGBA, gl.UNSIGNED_BYTE, video);
       return texture;
