@@ -19,7 +19,8 @@ from e2e_tests.headed_chromium import XVFB, HeadedChromium
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, SETTINGS_KEY, frames_advance, present
 
-MEASURE_S = 8.0  # per phase: a few hundred frames at the rates seen here
+MEASURE_S = 6.0  # per window: about 150 frames at the rates seen here
+ALTERNATIONS = 2  # visible and hidden windows in turn, so a change in load weighs on both
 MIN_HIDDEN_RATIO = 0.9  # the bar: 0.9 of the frame rate while hidden
 
 # Runs before the page's own scripts, through DevTools (the page's CSP does not apply to it).
@@ -61,24 +62,28 @@ def test_a_hidden_presenter_tab_keeps_sending_frames(server, new_page):
     viewer = new_page(link).page
     wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     frames_advance(viewer)
-    visible_rate = _received_rate(viewer)
 
-    presenter.evaluate("window.__setTabHidden(true)")
-    assert presenter.evaluate("document.visibilityState") == "hidden"
-    drawn_before = presenter.evaluate("window.vbg.frames")
-    hidden_rate = _received_rate(viewer)
-    assert presenter.evaluate("window.vbg.frames") > drawn_before, "the presenter stopped drawing while hidden"
-    if hidden_rate < MIN_HIDDEN_RATIO * visible_rate:
-        # One more window before judging: on 2 shared cores an 8 s window can lose a few frames to other
-        # work (CI saw 0.87). A hidden tab that is really throttled stays low in both.
-        hidden_rate = max(hidden_rate, _received_rate(viewer))
+    # Visible and hidden windows take turns, so a change in what else the 2 shared cores are doing
+    # weighs on both alike (CI once saw one 8 s visible window at 27.4/s, then 23/s for 16 s hidden,
+    # with the presenter's drawing not at fault). A hidden tab that is really throttled stays low in
+    # every hidden window.
+    visible_rate = hidden_rate = drawn_rate = 0.0
+    for _ in range(ALTERNATIONS):
+        visible_rate += _received_rate(viewer) / ALTERNATIONS
+        presenter.evaluate("window.__setTabHidden(true)")
+        assert presenter.evaluate("document.visibilityState") == "hidden"
+        drawn_before = presenter.evaluate("window.vbg.frames")
+        hidden_rate += _received_rate(viewer) / ALTERNATIONS
+        drawn = presenter.evaluate("window.vbg.frames") - drawn_before
+        assert drawn > 0, "the presenter stopped drawing while hidden"
+        drawn_rate += drawn / MEASURE_S / ALTERNATIONS
+        # Still the composited picture, never the raw camera, while hidden.
+        assert presenter.evaluate("window.vbg.stats.personVisible")
+        presenter.evaluate("window.__setTabHidden(false)")
+        frames_advance(viewer)
     assert hidden_rate >= MIN_HIDDEN_RATIO * visible_rate, (
-        f"viewer frames fell from {visible_rate:.1f}/s to {hidden_rate:.1f}/s with the presenter's tab hidden")
-    # Still the composited picture, never the raw camera, while hidden.
-    assert presenter.evaluate("window.vbg.stats.personVisible")
-
-    presenter.evaluate("window.__setTabHidden(false)")
-    frames_advance(viewer)
+        f"viewer frames fell from {visible_rate:.1f}/s to {hidden_rate:.1f}/s with the presenter's tab hidden "
+        f"(the presenter drew {drawn_rate:.1f}/s while hidden)")
 
 
 @pytest.mark.skipif(XVFB is None, reason="needs Xvfb for a headed Chromium (Debian's xvfb; scripts/test.sh "
