@@ -6,8 +6,8 @@
  *
  * Ticks keep to a fixed grid (start + k * interval), so a timer that fires a few milliseconds late,
  * or a tick the page was slow to handle, is made up by the next one instead of every delay adding
- * up (timing each tick from the last one lost a frame in six on 2 busy cores: 23 fps from a 30 fps
- * camera). One tick at a time: the next is sent only after the page said `done`. A page slower than
+ * up, as they did when each tick was timed from the last (no rate lost to that was measured here: a
+ * guarantee, not a speed-up). One tick at a time: the next is sent only after the page said `done`. A page slower than
  * a whole interval behind the grid moves the grid to now rather than catching up with a burst, so a
  * page that draws slower than the camera (a hidden tab's drawing is deprioritised) ticks as fast as
  * it draws instead of piling up ticks it can never catch up with, which left its main thread busy

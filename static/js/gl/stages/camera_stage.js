@@ -4,14 +4,9 @@ import { createTexture } from '../render_target.js';
 
 export function buildCameraStage({ gl }) {
   const texture = createTexture(gl);
-  let width = 0;
-  let height = 0;
 
-  /** Give the texture storage for frames of this size (nothing to do when it already has it). */
-  function allocate(frameWidth, frameHeight) {
-    if (frameWidth === width && frameHeight === height) return;
-    width = frameWidth;
-    height = frameHeight;
+  /** Give the texture storage for frames of this size (the ring calls it only when the size changed). */
+  function allocate(width, height) {
     gl.bindTexture(gl.TEXTURE_2D, texture);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, width, height, 0, gl.RGBA, gl.UNSIGNED_BYTE, null);
   }
