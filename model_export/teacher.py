@@ -86,7 +86,8 @@ def teacher_info(peers_dir: Path | None = None) -> dict:
 
 
 @functools.cache
-def _teachers(threads: int) -> tuple[Segmenter, ...]:
+def teacher_segmenters(threads: int = 1) -> tuple[Segmenter, ...]:
+    """The teacher's models (general, landscape), loaded once per thread count."""
     require_teachers()
     return tuple(load_segmenter(name, threads) for name in TEACHER_NAMES)
 
@@ -99,7 +100,7 @@ def flip_averaged(segmenter: Segmenter, image: np.ndarray) -> np.ndarray:
 
 def teacher_prob(image: np.ndarray, threads: int = 1) -> np.ndarray:
     """(H, W) float32 soft label of one RGB uint8 image at its own size."""
-    teachers = _teachers(threads)
+    teachers = teacher_segmenters(threads)
     return (sum(flip_averaged(t, image) for t in teachers) / len(teachers)).astype(np.float32)
 
 

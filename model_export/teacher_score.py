@@ -27,7 +27,7 @@ TEACHER_ROW = "teacher (general + landscape, flip-averaged)"
 
 def score_teacher(pairs: list[tuple[str, Path, Path]], threads: int = 1) -> dict[str, dict[str, float]]:
     """Mean scores of the teacher and of each of its models (flip-averaged) over PAIRS, by row name."""
-    segmenters = teacher._teachers(threads)
+    segmenters = teacher.teacher_segmenters(threads)
     names = [TEACHER_ROW] + [f"{s.name} (flip-averaged)" for s in segmenters]
     scores: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for _, image_path, mask_path in pairs:
