@@ -20,13 +20,14 @@ it trains at that step and leaves it unscored until a later run finishes it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from model_export import evaluate, splits
+from model_export import evaluate, overrides, splits
 from model_export.dataset import DataConfig, add_source_flags, data_config_from_flags
 from model_export.export import export_checkpoint
 from model_export.files import write_atomic
@@ -35,6 +36,8 @@ from model_export.sources import list_pairs
 from model_export.train import TrainConfig, load_resumable, train
 
 PEERS = ("mediapipe-landscape", "mediapipe-general")
+# TrainConfig fields that change how fast or where a run goes, not what it learns.
+SPEED_ONLY_FIELDS = ("name", "runs_dir", "threads", "workers", "device", "val_every")
 SCORE_KEYS = ("miou", "boundary_f")
 
 
@@ -50,17 +53,32 @@ def write_folds(data_dir: Path, out: Path, k: int, seed: int) -> list[Path]:
     return paths
 
 
+def recipe_fields(train_config: dict) -> dict:
+    """TRAIN_CONFIG flattened to {'loss.distill': 0.5, ...}, JSON-normalised, without the fields that only
+    change speed or where files go (a fold may continue on another machine or with more threads)."""
+    flat = {}
+
+    def walk(prefix: str, node) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict) and key in ("loss", "data", "kind_probs"):
+                walk(f"{prefix}{key}.", value)
+            else:
+                flat[f"{prefix}{key}"] = json.loads(json.dumps(value))
+
+    walk("", train_config)
+    return {k: v for k, v in flat.items() if k not in SPEED_ONLY_FIELDS}
+
+
 def earlier_run(last: Path, cfg: TrainConfig) -> int | None:
     """The step of a fold's earlier run at LAST (None when there is none); ValueError when it was made
     with settings other than CFG's, so continuing it would not be the same recipe."""
     if not last.is_file():
         return None
     checkpoint = load_resumable(last)
-    saved = checkpoint["train_config"]
-    wanted = {"steps": cfg.steps, "teacher": cfg.teacher, "seed": cfg.seed, "batch_size": cfg.batch_size}
+    saved, wanted = recipe_fields(checkpoint["train_config"]), recipe_fields(dataclasses.asdict(cfg))
     differs = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
     if differs:
-        what = ", ".join(f"{k} {had}, not {asked}" for k, (had, asked) in differs.items())
+        what = ", ".join(f"{k} {had}, not {asked}" for k, (had, asked) in sorted(differs.items()))
         raise ValueError(f"{last} was trained with other settings ({what}): remove its folder or choose another --out")
     return int(checkpoint["step"])
 
@@ -127,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=TrainConfig.device, help="cpu, or cuda where a GPU is lent")
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="checkpoint each fold trained at this step and stop (the same command continues it)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the recipe: a TrainConfig field by dotted path, e.g. loss.distill=1.0 or "
+                             "data.kind_probs.pseudo=0.4 (repeatable; use a new --out for a changed recipe)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -135,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     fold_files = write_folds(data_dir, args.out, args.folds, args.seed)
     cfg = TrainConfig(steps=args.steps, teacher=args.teacher, seed=args.seed, batch_size=args.batch_size,
                       threads=args.threads, workers=args.workers, val_every=args.val_every, device=args.device, data=data_cfg)
+    try:
+        cfg = overrides.apply(cfg, args.set)
+    except ValueError as exc:
+        parser.error(str(exc))
     for index in args.fold if args.fold is not None else range(args.folds):
         result = run_fold(index, fold_files[index], args.out, cfg, progress=not args.quiet, stop_after=args.stop_after,
                           argv=["python", "-m", "model_export.cross_validate", *(sys.argv[1:] if argv is None else argv)])
@@ -151,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     table, means = cv_table(results)
     caption = (f"{args.folds}-fold cross-validation over {sum(r['photos'] for r in results)} photos of "
                f"`{data_dir.name}`, {args.steps} steps per fold, teacher {'on' if args.teacher else 'off'}, "
-               f"seed {args.seed}; mIoU / boundary F per fold, means weighted by photos.\n\n")
+               f"seed {args.seed}{''.join(f', {a}' for a in args.set)}; mIoU / boundary F per fold, "
+               f"means weighted by photos.\n\n")
     write_atomic(args.out / "cv.md", caption + table)
     write_atomic(args.out / "cv.json", json.dumps({"folds": results, "means": means}, indent=1) + "\n")
     print(caption + table)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model_export import provenance
+from model_export import overrides, provenance
 from model_export.dataset import (
     DataConfig, SampleDataset, Sources, StepBatchSampler, add_source_flags, data_config_from_flags, held_out_stems,
     load_sources,
@@ -384,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=TrainConfig.device, help="cpu, or cuda where a GPU is lent")
     parser.add_argument("--val-every", type=int, default=TrainConfig.val_every, help="steps between validations")
     parser.add_argument("--runs-dir", default=str(RUNS_DIR))
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the recipe: a TrainConfig field by dotted path, e.g. weight_decay=0.05, "
+                             "loss.distill=1.0, data.kind_probs.pseudo=0.4 (repeatable; not with --resume)")
     args = parser.parse_args(argv)
 
     if args.resume is not None:
@@ -391,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             saved = load_resumable(args.resume)
         except FileNotFoundError as exc:
             parser.error(str(exc))
+        if args.set:
+            parser.error("--set with --resume: a run continues with the settings it was started with")
         cfg = config_from_dict(saved["train_config"])
         for flag, value, saved_value in (("--steps", args.steps, cfg.steps), ("--teacher", args.teacher, cfg.teacher)):
             if value is not None and value != saved_value:
@@ -406,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(name=args.name, steps=args.steps, teacher=args.teacher, batch_size=args.batch_size,
                           lr=args.lr, seed=args.seed, threads=args.threads, workers=args.workers, device=args.device,
                           val_every=args.val_every, runs_dir=args.runs_dir, data=data_cfg)
+        try:
+            cfg = overrides.apply(cfg, args.set)
+        except ValueError as exc:
+            parser.error(str(exc))
         model_cfg = None
     from model_export.teacher import TeacherMissing
 
