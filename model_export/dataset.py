@@ -12,7 +12,8 @@ Sample kinds (probabilities in ``DataConfig``):
   evaluation does, or a webcam-like head-and-shoulders / half-body crop);
 - ``composite``: one or two people cut out by their masks, colour-matched and pasted onto a real
   background (a person-free region of a photo or video frame) or a wallpaper, sometimes behind an
-  occluder, in low light or against strong backlight;
+  occluder, in low light or against strong backlight; with ``teacher_person_prob`` a pasted person is
+  one of the teacher-labelled photos instead, cut out by the teacher's soft label (more people);
 - ``pseudo``: an unlabelled photo or a video frame, labelled by the teacher (only with the teacher);
 - ``empty``: a background with nobody in it.
 """
@@ -40,6 +41,7 @@ BACKGROUNDS_ENV = "VBG_BACKGROUNDS"
 KINDS = ("crop", "composite", "pseudo", "empty")
 # A teacher label below this (0..255) is "sure there is nobody": such regions become real backgrounds.
 NOBODY_LABEL = 8
+MIN_TEACHER_PERSON_FRACTION = 0.03  # a teacher-labelled photo is pasted as a person only above this share
 WALLPAPER_MAX_SIDE = 512  # wallpapers are only ever cropped and shrunk to 256x144
 
 
@@ -67,6 +69,9 @@ class DataConfig:
     real_background_prob: float = 0.7  # composites: a person-free region of a real photo, else a wallpaper
     colour_match: tuple = (0.2, 0.6)  # composites: share of the person-to-background colour gap closed
     two_people_prob: float = 0.12
+    # Composites: the pasted person is, with this probability, one of the teacher-labelled photos (cut out
+    # by the teacher's soft label), else one of the labelled photos: more people than the human masks hold.
+    teacher_person_prob: float = 0.0
     occluder_prob: float = 0.1
     low_light_prob: float = 0.08
     backlight_prob: float = 0.06
@@ -122,6 +127,8 @@ class Sources:
     pseudo_is_frame: list  # bool per pseudo item
     wallpapers: list  # (H, W, 3)
     real_backgrounds: list  # person-free regions of photos and frames
+    # (image, soft, soft): teacher-labelled photos with a person in them, to paste like a labelled photo.
+    teacher_people: list = field(default_factory=list)
 
     @property
     def teacher(self) -> bool:
@@ -169,7 +176,9 @@ def load_sources(cfg: DataConfig, teacher: bool, label_cache=None, progress: boo
     real += [r for image, soft in pseudo for r in comp.person_free_regions(image, soft > NOBODY_LABEL)]
     if not wallpapers and not real:
         raise ValueError(f"no backgrounds in {cfg.backgrounds_dir} and no person-free regions in the photos")
-    return Sources(photos, pseudo, is_frame, wallpapers, real)
+    people = [(image, soft, soft) for (image, soft), frame in zip(pseudo, is_frame)
+              if not frame and np.mean(soft > 127) >= MIN_TEACHER_PERSON_FRACTION]
+    return Sources(photos, pseudo, is_frame, wallpapers, real, people)
 
 
 def kind_probabilities(cfg: DataConfig, sources: Sources) -> np.ndarray:
@@ -236,8 +245,13 @@ class SampleDataset(torch.utils.data.Dataset):
         image = self._background(rng)
         alpha = np.zeros(image.shape[:2], np.uint8)
         soft = np.zeros_like(alpha) if self.sources.teacher else None
+        people = self.sources.teacher_people
         for _ in range(2 if rng.random() < cfg.two_people_prob else 1):
-            photo = photos[int(rng.integers(len(photos)))]
+            # Drawn only when asked for, so a recipe without teacher people renders the samples it always did.
+            if cfg.teacher_person_prob > 0 and people and rng.random() < cfg.teacher_person_prob:
+                photo = people[int(rng.integers(len(people)))]
+            else:
+                photo = photos[int(rng.integers(len(photos)))]
             image, alpha, soft = comp.paste_person(image, alpha, soft, photo, rng, cfg)
         if rng.random() < cfg.occluder_prob:
             image, (alpha, soft) = comp.occlude(image, (alpha, soft), self._background(rng), rng)

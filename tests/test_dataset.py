@@ -1,6 +1,7 @@
 """Tests for model_export/dataset.py: sources, on-the-fly samples seeded by (seed, step, index), alignment."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -132,3 +133,26 @@ def test_only_the_first_samples_of_a_step_get_a_photometric_twin(tmp_path):
     # The twin is drawn after the sample, so asking for it changes nothing else.
     np.testing.assert_array_equal(dataset.SampleDataset(data.sources, cfg, seed=0, twins=0)[(2, 0)]["image"],
                                   with_twin["image"])
+
+
+def test_composites_can_paste_teacher_labelled_people_cut_out_by_their_label(tmp_path):
+    cfg = small_config(tmp_path, teacher_person_prob=1.0)
+    sources = teacher_sources(tmp_path, cfg)
+    assert len(sources.teacher_people) == 3  # the unlabelled photos, not the video's frames
+    # No labelled photo to draw from: every pasted person must come from the teacher-labelled ones.
+    data = dataset.SampleDataset(dataclasses.replace(sources, photos=[]), cfg, seed=0, augment=False)
+    for seed in range(12):
+        image, mask, soft, has_mask = data._composite(np.random.default_rng(seed))
+        assert has_mask and (mask > 127).any()
+        assert_aligned(image, mask)
+        assert_aligned(image, soft)
+
+
+def test_without_teacher_people_asked_for_the_samples_are_the_ones_drawn_before(tmp_path):
+    cfg = small_config(tmp_path)  # teacher_person_prob 0: the default recipe
+    sources = teacher_sources(tmp_path, cfg)
+    assert sources.teacher_people
+    with_people = dataset.SampleDataset(sources, cfg, seed=0)
+    without = dataset.SampleDataset(dataclasses.replace(sources, teacher_people=[]), cfg, seed=0)
+    for step in range(12):
+        np.testing.assert_array_equal(with_people[(step, 0)]["image"], without[(step, 0)]["image"])
