@@ -60,7 +60,7 @@ def recipe_fields(train_config: dict) -> dict:
 
     def walk(prefix: str, node) -> None:
         for key, value in node.items():
-            if isinstance(value, dict) and key in ("loss", "data", "kind_probs"):
+            if isinstance(value, dict):
                 walk(f"{prefix}{key}.", value)
             else:
                 flat[f"{prefix}{key}"] = json.loads(json.dumps(value))
