@@ -1,6 +1,6 @@
 """The controls in a real Chromium: settings survive a reload, the gallery works by keyboard,
-uploads are checked in the browser and never sent, a recording holds the composited picture, the
-layout fits a phone, and the UI modules keep their promises.
+uploads are checked in the browser, never sent and remembered in it until removed, a recording holds
+the composited picture, the layout fits a phone, and the UI modules keep their promises.
 
     .venv/bin/python -m pytest e2e_tests/test_controls.py -q
 """
@@ -9,6 +9,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from e2e_tests.conftest import watch, wait_until
@@ -32,6 +33,31 @@ RECORDED_FRAMES = 45  # rendered frames to record, 1.5 s at 30 fps
 # 8-bit levels: VP8/VP9's 4:2:0 and limited range on top of what the canvas itself shows
 RECORDING_COLOUR_TOLERANCE = 20
 UPLOAD_SETTLE_MS = 1000  # a request the page started on the file's arrival has been seen by then
+UPLOAD_CHECKED = "document.querySelector('#background-gallery input[value=upload]')?.checked === true"
+UPLOAD_TILE_SHOWN = "document.querySelector('#background-gallery input[value=upload]')?.closest('.tile-slot').hidden === false"
+# The size of the file backgrounds/upload_store.js remembers, or null (its own channel: the page hears nothing).
+REMEMBERED_SIZE_JS = """import('/static/js/backgrounds/upload_store.js')
+  .then(({ createUploadStore }) => createUploadStore({ channelName: 'vbg.test' }).read())
+  .then((file) => file?.size ?? null)"""
+# Puts a record into the upload store's database the way another version or a damaged write might leave it.
+WRITE_RECORD_JS = """async (kind) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('vbg-backgrounds', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('uploads');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const noise = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256);
+  const record = kind === 'no-file' ? { file: 'not a file', name: 'x.png' }
+    : { file: new File([noise], 'broken.png', { type: 'image/png' }), name: 'broken.png', savedAt: 0 };
+  await new Promise((resolve, reject) => {
+    const transaction = db.transaction('uploads', 'readwrite');
+    transaction.objectStore('uploads').put(record, 'current');
+    transaction.oncomplete = resolve;
+    transaction.onerror = () => reject(transaction.error);
+  });
+  db.close();
+}"""
 
 
 def _wait_ready(page):
@@ -99,7 +125,7 @@ def test_settings_persist_across_reload(server, open_page):
     assert page.get_by_label("Resolution").input_value() == "640x360"
     assert page.locator("#stats").is_visible()
 
-    # An uploaded picture is never kept: after a reload the choice falls back to the first built-in.
+    # A choice of one's own picture with no picture remembered in this browser falls back to the first built-in.
     page.evaluate(f"""() => localStorage.setItem('{SETTINGS_KEY}', JSON.stringify(
         {{ ...JSON.parse(localStorage.getItem('{SETTINGS_KEY}')), mode: 'image', imageId: 'upload' }}))""")
     page.reload()
@@ -190,6 +216,57 @@ def test_upload_through_the_file_input(server, open_page, tmp_path):
     assert "data:" not in json.dumps(_stored_settings(page))
     page.wait_for_timeout(UPLOAD_SETTLE_MS)
     watched.assert_nothing_sent(good.read_bytes())
+
+
+def test_an_uploaded_picture_is_remembered_in_this_browser_until_removed(server, open_page, tmp_path):
+    watched = open_page(server.url)
+    page = watched.page
+    _wait_ready(page)
+    picture = tmp_path / "lake.png"
+    picture.write_bytes(_noise_png_bytes(640, 360))
+    page.locator("#upload-input").set_input_files(picture)
+    wait_until(page, UPLOAD_CHECKED, PAGE_TIMEOUT_S)
+    wait_until(page, f"{REMEMBERED_SIZE_JS}.then((size) => size === {picture.stat().st_size})", PAGE_TIMEOUT_S)
+
+    # A reload opens it again: its tile, with its thumbnail, still chosen.
+    page.reload()
+    _wait_ready(page)
+    wait_until(page, UPLOAD_CHECKED, PAGE_TIMEOUT_S)
+    assert page.get_by_role("radio", name="Your image").is_visible()
+    thumb_ink = page.evaluate("""() => {
+      const canvas = document.querySelector('#background-gallery input[value=upload]').closest('.tile-slot').querySelector('canvas');
+      return canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.reduce((sum, v) => sum + v, 0);
+    }""")
+    assert thumb_ink > 0, "the remembered picture's thumbnail is blank"
+
+    # Removing forgets it: the tile goes, the default picture is chosen, the browser keeps nothing.
+    page.get_by_role("button", name="Remove your image").click()
+    wait_until(page, f"!({UPLOAD_TILE_SHOWN})", PAGE_TIMEOUT_S)
+    assert _checked_background(page) == "builtin:office"
+    assert page.evaluate("document.activeElement.id") == "upload-button"  # the focus did not fall to the page
+    assert "Your image removed" in page.locator("#controls-live").inner_text()
+    wait_until(page, f"{REMEMBERED_SIZE_JS}.then((size) => size === null)", PAGE_TIMEOUT_S)
+    page.reload()
+    _wait_ready(page)
+    assert _checked_background(page) == "builtin:office"
+    assert not page.get_by_role("radio", name="Your image").is_visible()
+    # Remembered, never sent: not to another origin, not to ours.
+    page.wait_for_timeout(UPLOAD_SETTLE_MS)
+    watched.assert_nothing_sent(picture.read_bytes())
+
+
+@pytest.mark.parametrize("record", ["no-file", "undecodable"])
+def test_a_damaged_remembered_upload_is_forgotten_quietly(server, open_page, record):
+    page = open_page(server.url).page
+    _wait_ready(page)
+    page.evaluate(WRITE_RECORD_JS, record)
+    page.evaluate(f"""() => localStorage.setItem('{SETTINGS_KEY}', JSON.stringify({{ mode: 'image', imageId: 'upload' }}))""")
+    page.reload()
+    _wait_ready(page)
+    wait_until(page, "document.querySelector('#background-gallery input[type=radio]:checked')?.value === 'builtin:office'", PAGE_TIMEOUT_S)
+    assert not page.get_by_role("radio", name="Your image").is_visible()
+    wait_until(page, f"{REMEMBERED_SIZE_JS}.then((size) => size === null)", PAGE_TIMEOUT_S)
+    assert page.get_by_role("alert").count() == 0 or not page.get_by_role("alert").is_visible()
 
 
 def test_phone_layout_has_no_horizontal_overflow(server, launch):

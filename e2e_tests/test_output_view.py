@@ -1,9 +1,11 @@
 """The output view (/output, static/js/output_main.js) as OBS's Browser Source takes it: only the
 composited picture, full window, no controls; the person kept and the background replaced by
 chroma-key green, or by alpha 0 with ?background=transparent; the privacy blur (opaque, never the
-raw camera) until a mask can be trusted; a camera start that asks for a click only when the browser
-needs one; and no console error anywhere."""
+raw camera) until a mask can be trusted; a picture uploaded in the studio (another tab of the same
+browser) shown behind the person, and a newer one at once; a camera start that asks for a click only
+when the browser needs one; and no console error anywhere."""
 import io
+import time
 
 import numpy as np
 import pytest
@@ -21,6 +23,10 @@ TRANSPARENT_MAX_ALPHA = 8  # 8-bit alpha in the judged background region (feathe
 OPAQUE_MIN_ALPHA = 250
 MAX_SOFT_PERSON_SHARE = 0.005  # share of the person's core that may fall short of OPAQUE_MIN_ALPHA
 MIN_PERSON_ALPHA = 128  # no pixel of the person's core more transparent than opaque
+# RGB of the pictures uploaded in the studio: far from each other, the clip's wallpaper and its person.
+UPLOAD_COLOURS = ((200, 40, 160), (30, 170, 210))
+UPLOAD_COLOUR_TOLERANCE = 20  # 8-bit levels: the light wrap and feathering reach into the judged region a little
+UPLOAD_SIZE = (640, 360)  # px
 FAULT_CHECKS = 3  # pictures judged while the segmenter is broken
 FAULT_CHECK_INTERVAL_MS = 500
 # Playwright's init script: play() is refused until the page had a real click, as a browser that needs
@@ -55,6 +61,45 @@ def _picture(page) -> np.ndarray:
     left, top = (shot.width - width * scale) / 2, (shot.height - height * scale) / 2
     picture = shot.crop((round(left), round(top), round(left + width * scale), round(top + height * scale)))
     return np.asarray(picture.resize(CLIP_SIZE, Image.BILINEAR), np.float32)
+
+
+def _background_matches(page, background, colour) -> bool:
+    mean = _picture(page)[..., :3][background].mean(axis=0)
+    return float(np.abs(mean - np.array(colour)).max()) < UPLOAD_COLOUR_TOLERANCE
+
+
+def test_a_picture_uploaded_in_the_studio_shows_here_and_a_newer_one_at_once(server, open_page, still_clip, tmp_path):
+    y4m, masks, _ = still_clip
+    studio = open_page(server.url, clip=y4m).page
+    wait_until(studio, "document.querySelectorAll('#background-gallery input[type=radio]').length > 0", PAGE_TIMEOUT_S)
+    pictures = []
+    for index, colour in enumerate(UPLOAD_COLOURS):
+        path = tmp_path / f"wall-{index}.png"
+        Image.new("RGB", UPLOAD_SIZE, colour).save(path)
+        pictures.append(path)
+    studio.locator("#upload-input").set_input_files(pictures[0])
+    wait_until(studio, "document.querySelector('#background-gallery input[value=upload]')?.checked === true", PAGE_TIMEOUT_S)
+
+    output = watch(studio.context.new_page())  # the same browser profile, as a second tab
+    output.page.goto(f"{server.url}output")
+    page = output.page
+    _wait_running(page)
+    wait_until(page, "window.vbg.stats.segmentations > 2 && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
+    core, background = _regions(masks[0])
+    deadline = time.monotonic() + PAGE_TIMEOUT_S
+    while not _background_matches(page, background, UPLOAD_COLOURS[0]):
+        assert time.monotonic() < deadline, f"the output does not show the studio's picture: {_picture(page)[..., :3][background].mean(axis=0)}"
+        time.sleep(0.3)
+    person_diff = np.abs(_picture(page)[..., :3][core] - _first_frame(y4m)[core]).mean()
+    assert person_diff < PERSON_MAX_MEAN_DIFF, f"the person changed by {person_diff:.1f} levels"
+
+    # A newer picture in the studio replaces it here with no reload.
+    studio.locator("#upload-input").set_input_files(pictures[1])
+    deadline = time.monotonic() + PAGE_TIMEOUT_S
+    while not _background_matches(page, background, UPLOAD_COLOURS[1]):
+        assert time.monotonic() < deadline, f"the output kept the older picture: {_picture(page)[..., :3][background].mean(axis=0)}"
+        time.sleep(0.3)
+    output.assert_clean()
 
 
 def test_the_page_shows_only_the_picture_with_no_controls(server, open_page, still_clip):

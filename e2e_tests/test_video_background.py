@@ -1,6 +1,6 @@
 """An uploaded video as the background, in a real Chromium with a fake camera: the background
 region plays the video's frames while the person stays; a damaged video is refused with a clear
-message; the upload is forgotten on reload.
+message; the upload is remembered across a reload until it is removed.
 
     .venv/bin/python -m pytest e2e_tests/test_video_background.py -q
 """
@@ -87,11 +87,14 @@ def test_video_plays_behind_the_person(server, open_page, still_clip, colour_vid
     _, distance = _closest_colour(_output(page)[background].mean(axis=0))
     assert distance < COLOUR_TOLERANCE
 
-    # Never stored: after a reload the choice falls back to the default background.
+    # Remembered in this browser: after a reload it is still the chosen background, until removed.
     page.reload()
     wait_until(page, "window.vbg && window.vbg.state === 'idle'", PAGE_TIMEOUT_S)
-    wait_until(page, "document.querySelector('#background-gallery input[type=radio]:checked') !== null", PAGE_TIMEOUT_S)
-    assert page.evaluate("document.querySelector('#background-gallery input[type=radio]:checked').value") != "upload"
+    wait_until(page, UPLOADED_CHOICE, PAGE_TIMEOUT_S)
+    assert page.get_by_role("radio", name="Your video").is_visible()
+    page.get_by_role("button", name="Remove your video").click()
+    wait_until(page, "document.querySelector('#background-gallery input[type=radio]:checked')?.value === 'builtin:office'", PAGE_TIMEOUT_S)
+    assert not page.get_by_role("radio", name="Your video").is_visible()
 
 
 def test_corrupt_video_is_refused_with_a_clear_message(server, open_page, tmp_path):

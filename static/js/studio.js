@@ -59,6 +59,7 @@ export function startStudio(config) {
   });
   const controls = bindControls(document, store, {
     onUpload: (file) => backgrounds.upload(file),
+    onUploadRemove: () => backgrounds.removeUpload(),
     onSnapshot: () => recording.snapshot(),
     onRecordToggle: () => recording.toggle(),
     onCompareChange: (showingBefore) => {
@@ -84,6 +85,9 @@ export function startStudio(config) {
     },
   });
   const { backgrounds, model } = view;
+  // The user's own file, remembered in this browser: its tile, after a reload or an upload in another tab.
+  backgrounds.onUploadChange((own) => controls.setUpload(own));
+  backgrounds.rememberedUpload().then((own) => controls.setUpload(own));
 
   const camera = createCameraControl({
     video,

@@ -3,7 +3,7 @@
  *
  * The store is the one source of truth: a control changes the store, and every control is redrawn
  * from the store, so settings restored from localStorage and changes made in code show up alike. */
-import { parseResolution, RESOLUTIONS, UPLOAD_IMAGE_ID } from './settings_store.js';
+import { DEFAULT_SETTINGS, parseResolution, RESOLUTIONS, UPLOAD_IMAGE_ID } from './settings_store.js';
 import { ACCEPTED_TYPES, loadUploadedImage } from '../backgrounds/upload.js';
 import { ACCEPTED_VIDEO_TYPES, isVideoFile } from '../backgrounds/video.js';
 import { createGallery, choiceOf, patchOf } from './gallery.js';
@@ -28,10 +28,11 @@ function formatClock(seconds) {
  * handlers.onUpload(file) checks and applies the picture or video and shows any error; it resolves
  * to the decoded ImageBitmap or the playing video element on success (used for the thumbnail;
  * without it a picture is decoded again) and to nothing on failure. The gallery selects the
- * upload only on success.
+ * upload only on success. handlers.onUploadRemove() forgets the user's file (setUpload(null) then hides
+ * its tile).
  * @param {Document} doc
  * @param {{get(): object, update(patch: object): object, subscribe(fn: Function): Function}} store
- * @param {{onUpload(file: File): Promise<unknown>, onSnapshot(): void, onRecordToggle(): void, onCompareChange(showingBefore: boolean): void}} handlers
+ * @param {{onUpload(file: File): Promise<unknown>, onUploadRemove(): void, onSnapshot(): void, onRecordToggle(): void, onCompareChange(showingBefore: boolean): void}} handlers
  */
 export function bindControls(doc, store, handlers) {
   const byId = (id) => {
@@ -79,6 +80,11 @@ export function bindControls(doc, store, handlers) {
     },
     onUploadRequest() {
       uploadInput.click();
+    },
+    onUploadRemove() {
+      const label = gallery.labelOf(UPLOAD_IMAGE_ID);
+      handlers.onUploadRemove();
+      announce(`${label} removed`);
     },
   });
 
@@ -198,6 +204,18 @@ export function bindControls(doc, store, handlers) {
       backendSelect.replaceChildren(new Option(autoLabel, 'auto'),
         ...available.filter((name) => BACKEND_LABELS[name]).map((name) => new Option(BACKEND_LABELS[name], name)));
       selectIfPresent(backendSelect, store.get().backend, 'auto');
+    },
+
+    /** Show the user's own file on its tile (`{source, kind}`), or with null (removed, or none remembered)
+     * hide the tile: a choice of it falls back to the default picture. */
+    setUpload(own) {
+      if (own) {
+        gallery.showUpload(own.source, own.kind);
+        gallery.select(choiceOf(store.get()));
+        return;
+      }
+      gallery.hideUpload();
+      if (store.get().imageId === UPLOAD_IMAGE_ID) store.update({ imageId: DEFAULT_SETTINGS.imageId });
     },
 
     /** Show whether a recording is running (button label, the REC badge and its clock). */

@@ -15,6 +15,7 @@ const UPLOAD_BUTTON_NAME = 'Upload image or video…';
 // The own-upload tile's name, by what was uploaded.
 const UPLOAD_LABELS = Object.freeze({ image: 'Your image', video: 'Your video' });
 const UPLOAD_CAPTION = 'Upload…';
+const REMOVE_LABELS = Object.freeze({ image: 'Remove your image', video: 'Remove your video' });
 
 const VIDEO_BADGE = 'Video'; // on an admin's looping video tile
 // What a first visit shows when the admin named no default (settings_store.js's DEFAULT_SETTINGS).
@@ -102,7 +103,8 @@ function createUploadButton(doc) {
 
 /**
  * Build the gallery inside `fieldset`.
- * @param {{onSelect(choice: string): void, onColour(colour: string, committed: boolean): void, onUploadRequest(): void}} handlers
+ * @param {{onSelect(choice: string): void, onColour(colour: string, committed: boolean): void, onUploadRequest(): void,
+ *   onUploadRemove(): void}} handlers
  */
 export function createGallery(fieldset, handlers) {
   const doc = fieldset.ownerDocument;
@@ -124,6 +126,11 @@ export function createGallery(fieldset, handlers) {
 
   const uploadTile = radios.get(UPLOAD_CHOICE);
   uploadTile.slot.hidden = true; // until the user has chosen a picture
+  // A button of its own beside the radio (like the colour picker): forgets the file in this browser.
+  const removeButton = element(doc, 'button', 'tile-remove', { type: 'button', 'aria-label': REMOVE_LABELS.image });
+  removeButton.title = REMOVE_LABELS.image;
+  removeButton.innerHTML = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M7.5 7.5l9 9M16.5 7.5l-9 9"/></svg>';
+  uploadTile.slot.append(removeButton);
   const upload = createUploadButton(doc);
   grid.append(upload.slot);
   fieldset.append(grid);
@@ -164,6 +171,7 @@ export function createGallery(fieldset, handlers) {
     handlers.onColour(colourInput.value, false);
   });
   colourInput.addEventListener('change', () => handlers.onColour(colourInput.value, true));
+  removeButton.addEventListener('click', () => handlers.onUploadRemove());
   let uploadBusy = false;
   upload.button.addEventListener('click', () => {
     if (uploadBusy) return;
@@ -192,8 +200,20 @@ export function createGallery(fieldset, handlers) {
       if (kind) {
         uploadTile.label = UPLOAD_LABELS[kind];
         uploadTile.caption.textContent = uploadTile.label;
+        uploadTile.slot.querySelector('.tile').title = uploadTile.label;
+        removeButton.setAttribute('aria-label', REMOVE_LABELS[kind]);
+        removeButton.title = REMOVE_LABELS[kind];
       }
       if (source) drawPictureThumbnail(uploadTile.thumb, source);
+      if (shownChoice === UPLOAD_CHOICE) uploadTile.input.checked = true;
+    },
+    /** Hide the "Your image" tile (its file was removed); the keyboard focus moves to the upload button. */
+    hideUpload() {
+      const hadFocus = uploadTile.slot.contains(doc.activeElement);
+      uploadTile.slot.hidden = true;
+      uploadTile.input.checked = false;
+      uploadTile.thumb.getContext('2d')?.clearRect(0, 0, uploadTile.thumb.width, uploadTile.thumb.height);
+      if (hadFocus) upload.button.focus();
     },
     /** Mark the upload button busy while a picture is being checked and decoded. */
     setUploadBusy(busy) {

@@ -1,8 +1,9 @@
 /** The user's choices (background, camera, backend, stats), validated and kept in localStorage.
  *
  * Every value read back from storage is checked one key at a time: a corrupt or outdated entry
- * loses only that key, which falls back to its default. An uploaded picture or video is never
- * stored; the 'upload' choice itself is not restored after a reload because the file is gone by then. */
+ * loses only that key, which falls back to its default. The 'upload' choice is kept like any other; the
+ * file itself is not here but in backgrounds/upload_store.js, and a studio that finds none remembered
+ * falls back to the default picture (ui/controls.js setUpload). */
 import { builtinBackgrounds, BUILTIN_IMAGE_PREFIX } from '../backgrounds/builtin.js';
 import { isAdminImageId } from '../backgrounds/admin.js';
 
@@ -10,7 +11,7 @@ const STORAGE_KEY = 'vbg.settings.v1';
 const MAX_CAMERA_ID_LENGTH = 512; // characters; real device ids are 64 hex characters
 const COLOUR_PATTERN = /^#[0-9a-f]{6}$/;
 
-/** The imageId of the user's own picture or video (kept in memory only). */
+/** The imageId of the user's own picture or video (remembered in this browser, backgrounds/upload_store.js). */
 export const UPLOAD_IMAGE_ID = 'upload';
 const BUILTIN_IMAGE_IDS = Object.freeze(builtinBackgrounds.map(({ id }) => `${BUILTIN_IMAGE_PREFIX}${id}`));
 
@@ -77,7 +78,6 @@ function readStored(storage) {
     const value = normalise(key, parsed[key]);
     if (Object.hasOwn(parsed, key) && VALIDATORS[key](value)) restored[key] = value;
   }
-  if (restored.imageId === UPLOAD_IMAGE_ID) restored.imageId = DEFAULT_SETTINGS.imageId;
   return restored;
 }
 
