@@ -4,19 +4,13 @@
  * The store is the one source of truth: a control changes the store, and every control is redrawn
  * from the store, so settings restored from localStorage and changes made in code show up alike. */
 import { DEFAULT_SETTINGS, parseResolution, RESOLUTIONS, UPLOAD_IMAGE_ID } from './settings_store.js';
-import { ACCEPTED_TYPES, loadUploadedImage } from '../backgrounds/upload.js';
+import { ACCEPTED_TYPES } from '../backgrounds/upload.js';
 import { ACCEPTED_VIDEO_TYPES, isVideoFile } from '../backgrounds/video.js';
 import { createGallery, choiceOf, patchOf } from './gallery.js';
 
 const BACKEND_LABELS = Object.freeze({ wasm: 'WebAssembly (CPU)', webgpu: 'WebGPU (graphics card)' });
 const BACKEND_SHORT_LABELS = Object.freeze({ wasm: 'WASM', webgpu: 'WebGPU' });
 const RECORDING_TICK_MS = 1000; // the recording clock shows whole seconds
-
-function isDrawable(value) {
-  return value instanceof ImageBitmap || value instanceof HTMLCanvasElement || value instanceof HTMLImageElement
-    || value instanceof HTMLVideoElement
-    || (typeof OffscreenCanvas === 'function' && value instanceof OffscreenCanvas);
-}
 
 function formatClock(seconds) {
   const minutes = Math.floor(seconds / 60);
@@ -26,9 +20,8 @@ function formatClock(seconds) {
 /**
  * Wire the controls in `doc` to `store`.
  * handlers.onUpload(file) checks and applies the picture or video and shows any error; it resolves
- * to the decoded ImageBitmap or the playing video element on success (used for the thumbnail;
- * without it a picture is decoded again) and to nothing on failure. The gallery selects the
- * upload only on success. handlers.onUploadRemove() forgets the user's file (setUpload(null) then hides
+ * to something truthy on success and to nothing on failure. The gallery selects the upload only on
+ * success; its tile and thumbnail come through setUpload. handlers.onUploadRemove() forgets the user's file (setUpload(null) then hides
  * its tile).
  * @param {Document} doc
  * @param {{get(): object, update(patch: object): object, subscribe(fn: Function): Function}} store
@@ -88,21 +81,6 @@ export function bindControls(doc, store, handlers) {
     },
   });
 
-  // The picture for the "Your image" thumbnail: what onUpload returned, or (when it returned no
-  // picture but the upload was selected) the file decoded again; a file that fails the checks
-  // leaves the previous thumbnail alone. A video is never opened twice: no frame, no thumbnail.
-  async function uploadPreview(result, file) {
-    if (isDrawable(result)) return { picture: result, owned: false };
-    if (isVideoFile(file)) return null;
-    const current = store.get();
-    if (!result && !(current.mode === 'image' && current.imageId === UPLOAD_IMAGE_ID)) return null;
-    try {
-      return { picture: await loadUploadedImage(file), owned: true };
-    } catch {
-      return null; // main.js has shown why the file was refused
-    }
-  }
-
   uploadInput.accept = [...ACCEPTED_TYPES, ...ACCEPTED_VIDEO_TYPES].join(',');
   listen(uploadInput, 'change', async () => {
     const [file] = uploadInput.files;
@@ -113,11 +91,8 @@ export function bindControls(doc, store, handlers) {
     gallery.setUploadBusy(true);
     announce(`Loading your ${kind}…`);
     try {
-      const result = await handlers.onUpload(file);
-      const preview = await uploadPreview(result, file);
-      if (!preview) return;
-      gallery.showUpload(preview.picture, kind);
-      if (preview.owned) preview.picture.close();
+      // Its tile and thumbnail arrive through setUpload (the studio follows the background choice's file).
+      if (!await handlers.onUpload(file)) return;
       store.update({ mode: 'image', imageId: UPLOAD_IMAGE_ID });
       gallery.select(choiceOf(store.get()));
       announce(`Background: your ${kind}`);
