@@ -35,6 +35,12 @@ RECORDING_COLOUR_TOLERANCE = 20
 UPLOAD_SETTLE_MS = 1000  # a request the page started on the file's arrival has been seen by then
 UPLOAD_CHECKED = "document.querySelector('#background-gallery input[value=upload]')?.checked === true"
 UPLOAD_TILE_SHOWN = "document.querySelector('#background-gallery input[value=upload]')?.closest('.tile-slot').hidden === false"
+# Installed before the page's scripts: records whether the upload tile was ever shown.
+UPLOAD_TILE_WATCH_JS = """window.uploadTileSeen = false;
+new MutationObserver(() => {
+  const input = document.querySelector('#background-gallery input[value=upload]');
+  if (input && !input.closest('.tile-slot').hidden) window.uploadTileSeen = true;
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['hidden'] });"""
 # The size of the file backgrounds/upload_store.js remembers, or null (its own channel: the page hears nothing).
 REMEMBERED_SIZE_JS = """import('/static/js/backgrounds/upload_store.js')
   .then(({ createUploadStore }) => createUploadStore({ channelName: 'vbg.test' }).read())
@@ -261,10 +267,13 @@ def test_a_damaged_remembered_upload_is_forgotten_quietly(server, open_page, rec
     _wait_ready(page)
     page.evaluate(WRITE_RECORD_JS, record)
     page.evaluate(f"""() => localStorage.setItem('{SETTINGS_KEY}', JSON.stringify({{ mode: 'image', imageId: 'upload' }}))""")
+    page.add_init_script(UPLOAD_TILE_WATCH_JS)
     page.reload()
     _wait_ready(page)
     wait_until(page, "document.querySelector('#background-gallery input[type=radio]:checked')?.value === 'builtin:office'", PAGE_TIMEOUT_S)
     assert not page.get_by_role("radio", name="Your image").is_visible()
+    # Not even for a moment: the tile comes with the opened file, never ahead of it under a guessed name.
+    assert not page.evaluate("window.uploadTileSeen"), "the upload tile showed before its file opened"
     wait_until(page, f"{REMEMBERED_SIZE_JS}.then((size) => size === null)", PAGE_TIMEOUT_S)
     assert page.get_by_role("alert").count() == 0 or not page.get_by_role("alert").is_visible()
 

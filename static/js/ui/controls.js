@@ -141,7 +141,6 @@ export function bindControls(doc, store, handlers) {
   }
 
   function render(settings) {
-    if (settings.mode === 'image' && settings.imageId === UPLOAD_IMAGE_ID) gallery.showUpload(null);
     gallery.setColour(settings.colour);
     gallery.select(choiceOf(settings));
     selectIfPresent(resolutionSelect, settings.resolution, RESOLUTIONS[0]);

@@ -182,11 +182,14 @@ export function createGallery(fieldset, handlers) {
   const api = {
     /** Resolves once the admin's backgrounds (if any) are in the gallery. */
     ready: adminTilesAdded,
-    /** Check the radio of `choice` (no change event: this mirrors the settings, it does not set them). */
+    /** Check the radio of `choice` (no change event: this mirrors the settings, it does not set them). A choice
+     * whose tile is not there yet (the user's file still opening, an admin's list still loading) checks none
+     * until the tile arrives. */
     select(choice) {
       shownChoice = choice;
       const tile = radios.get(choice);
       if (tile && !tile.slot.hidden) tile.input.checked = true;
+      else for (const other of radios.values()) other.input.checked = false;
     },
     /** Show `colour` on the colour tile and in its picker. */
     setColour(colour) {
