@@ -136,7 +136,7 @@ def test_settings_persist_across_reload(server, open_page):
         {{ ...JSON.parse(localStorage.getItem('{SETTINGS_KEY}')), mode: 'image', imageId: 'upload' }}))""")
     page.reload()
     _wait_ready(page)
-    assert _checked_background(page) == "builtin:office"
+    wait_until(page, "document.querySelector('#background-gallery input[type=radio]:checked')?.value === 'builtin:office'", PAGE_TIMEOUT_S)
     assert page.get_by_role("radio", name="Your image").count() == 0 or not page.get_by_role("radio", name="Your image").is_visible()
 
     # Corrupt storage costs only the broken values; everything else keeps working.

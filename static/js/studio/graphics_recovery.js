@@ -1,7 +1,8 @@
 /** A lost WebGL context, and its return. The GPU process can drop the context (driver reset, too
  * many contexts, a test's WEBGL_lose_context). Nothing is drawn meanwhile, so an outgoing stream
  * holds its last composited frame; once restored, every stage is rebuilt and the picture stays fully
- * blurred until a new mask arrives. */
+ * blurred until a new mask arrives. A context lost again while the stages are rebuilt waits for its
+ * next restore; a rebuild that fails in a live context says so and keeps holding the last frame. */
 import { UserError } from '../user_error.js';
 
 /**
@@ -16,7 +17,18 @@ export function recoverLostGraphics(canvas, { compositor, message, onRestored })
     message.show('graphics', new UserError('The graphics were reset.', 'Restoring them; the shared picture holds its last frame meanwhile.'));
   });
   canvas.addEventListener('webglcontextrestored', () => {
-    onRestored(compositor.restoreGraphics());
+    let pipeline;
+    try {
+      pipeline = compositor.restoreGraphics();
+    } catch (error) {
+      compositor.loseGraphics();
+      // Lost again meanwhile: the browser restores it once more (this listener runs again).
+      if (canvas.getContext('webgl2')?.isContextLost() !== false) return;
+      message.show('graphics', new UserError('The graphics could not be restored.',
+        'Reload the page; the shared picture holds its last frame until then.', error));
+      return;
+    }
+    onRestored(pipeline);
     message.clear('graphics');
   });
 }
