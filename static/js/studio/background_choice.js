@@ -48,6 +48,13 @@ export function createBackgroundChoice({ store, message, pipeline, uploads = cre
     for (const listener of uploadListeners) listener(own ? { source: ownSource(), kind: own.kind } : null);
   }
 
+  /** A new file of the user's (or none): it replaces the one in memory, and one still opening is dropped. */
+  function replaceOwn(opened) {
+    generation += 1;
+    remembered = Promise.resolve(opened);
+    keep(opened);
+  }
+
   /** Open the remembered file, once per file: resolves to `own` (null when none is remembered). */
   function openRemembered() {
     if (!remembered) {
@@ -141,7 +148,7 @@ export function createBackgroundChoice({ store, message, pipeline, uploads = cre
   return {
     apply,
     /** Check and use the user's file, and remember it in this browser; resolves to its bitmap or video
-     * element (the thumbnail), or undefined after showing why it cannot be used (the previous file stays). */
+     * element, or undefined after showing why it cannot be used (the previous file stays). */
     async upload(file) {
       let opened;
       try {
@@ -150,9 +157,7 @@ export function createBackgroundChoice({ store, message, pipeline, uploads = cre
         message.show('upload', error);
         return undefined;
       }
-      generation += 1;
-      remembered = Promise.resolve(opened);
-      keep(opened);
+      replaceOwn(opened);
       message.clear('upload');
       store.update({ mode: 'image', imageId: UPLOAD_IMAGE_ID });
       await apply();
@@ -166,9 +171,7 @@ export function createBackgroundChoice({ store, message, pipeline, uploads = cre
     },
     /** Forget the user's file, here and in this browser's storage (the caller chooses another background). */
     async removeUpload() {
-      generation += 1;
-      remembered = Promise.resolve(null);
-      keep(null);
+      replaceOwn(null);
       await uploads.forget();
     },
     /** Call `listener({source, kind} | null)` when the user's file changes (here or in another tab). */

@@ -43,7 +43,8 @@ export function createCompositor({ canvas, video, manifest, look, onProblem, sea
       pipeline = null;
       session.setPipeline(null);
     },
-    /** Rebuild every stage in the restored context; the picture stays blurred until a new mask. Returns the pipeline. */
+    /** Rebuild every stage in the restored context; the picture stays blurred until a new mask. Returns the
+     * pipeline; throws (leaving nothing drawn, as while lost) when a stage cannot be built. */
     restoreGraphics() {
       pipeline = createPipeline(canvas, manifest, { transparent });
       session.setPipeline(pipeline);

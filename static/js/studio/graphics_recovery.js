@@ -21,8 +21,8 @@ export function recoverLostGraphics(canvas, { compositor, message, onRestored })
     try {
       pipeline = compositor.restoreGraphics();
     } catch (error) {
-      compositor.loseGraphics();
-      // Lost again meanwhile: the browser restores it once more (this listener runs again).
+      // The compositor stays as the loss left it (restoreGraphics throws before swapping anything in).
+      // Lost again meanwhile: the browser restores it once more, and this listener runs again.
       if (canvas.getContext('webgl2')?.isContextLost() !== false) return;
       message.show('graphics', new UserError('The graphics could not be restored.',
         'Reload the page; the shared picture holds its last frame until then.', error));

@@ -21,8 +21,8 @@ function formatClock(seconds) {
  * Wire the controls in `doc` to `store`.
  * handlers.onUpload(file) checks and applies the picture or video and shows any error; it resolves
  * to something truthy on success and to nothing on failure. The gallery selects the upload only on
- * success; its tile and thumbnail come through setUpload. handlers.onUploadRemove() forgets the user's file (setUpload(null) then hides
- * its tile).
+ * success; its tile and thumbnail come through setUpload. handlers.onUploadRemove() forgets the user's
+ * file (setUpload(null) then hides its tile).
  * @param {Document} doc
  * @param {{get(): object, update(patch: object): object, subscribe(fn: Function): Function}} store
  * @param {{onUpload(file: File): Promise<unknown>, onUploadRemove(): void, onSnapshot(): void, onRecordToggle(): void, onCompareChange(showingBefore: boolean): void}} handlers
@@ -184,8 +184,7 @@ export function bindControls(doc, store, handlers) {
      * hide the tile: a choice of it falls back to the default picture. */
     setUpload(own) {
       if (own) {
-        gallery.showUpload(own.source, own.kind);
-        gallery.select(choiceOf(store.get()));
+        gallery.showUpload(own.source, own.kind); // checked, when it is the choice
         return;
       }
       gallery.hideUpload();
