@@ -31,6 +31,7 @@ from model_export import evaluate, overrides, splits
 from model_export.dataset import DataConfig, add_source_flags, data_config_from_flags
 from model_export.export import export_checkpoint
 from model_export.files import write_atomic
+from model_export.model import ModelConfig
 from model_export.paths import BUILD_DIR
 from model_export.sources import list_pairs
 from model_export.train import TrainConfig, load_resumable, train
@@ -53,9 +54,10 @@ def write_folds(data_dir: Path, out: Path, k: int, seed: int) -> list[Path]:
     return paths
 
 
-def recipe_fields(train_config: dict) -> dict:
-    """TRAIN_CONFIG flattened to {'loss.distill': 0.5, ...}, JSON-normalised, without the fields that only
-    change speed or where files go (a fold may continue on another machine or with more threads)."""
+def recipe_fields(train_config: dict, model_config: dict | None = None) -> dict:
+    """TRAIN_CONFIG (and MODEL_CONFIG, under 'model.') flattened to {'loss.distill': 0.5, ...},
+    JSON-normalised, without the fields that only change speed or where files go (a fold may continue on
+    another machine or with more threads)."""
     flat = {}
 
     def walk(prefix: str, node) -> None:
@@ -66,16 +68,18 @@ def recipe_fields(train_config: dict) -> dict:
                 flat[f"{prefix}{key}"] = json.loads(json.dumps(value))
 
     walk("", train_config)
+    walk(f"{overrides.MODEL_PREFIX}.", model_config or {})
     return {k: v for k, v in flat.items() if k not in SPEED_ONLY_FIELDS}
 
 
-def earlier_run(last: Path, cfg: TrainConfig) -> int | None:
+def earlier_run(last: Path, cfg: TrainConfig, model_cfg: ModelConfig) -> int | None:
     """The step of a fold's earlier run at LAST (None when there is none); ValueError when it was made
-    with settings other than CFG's, so continuing it would not be the same recipe."""
+    with settings other than CFG's and MODEL_CFG's, so continuing it would not be the same recipe."""
     if not last.is_file():
         return None
     checkpoint = load_resumable(last)
-    saved, wanted = recipe_fields(checkpoint["train_config"]), recipe_fields(dataclasses.asdict(cfg))
+    saved = recipe_fields(checkpoint["train_config"], checkpoint.get("model_config"))
+    wanted = recipe_fields(dataclasses.asdict(cfg), dataclasses.asdict(model_cfg))
     differs = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
     if differs:
         what = ", ".join(f"{k} {had}, not {asked}" for k, (had, asked) in sorted(differs.items()))
@@ -83,7 +87,7 @@ def earlier_run(last: Path, cfg: TrainConfig) -> int | None:
     return int(checkpoint["step"])
 
 
-def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, progress: bool = True,
+def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, model_cfg: ModelConfig, progress: bool = True,
              stop_after: int | None = None, argv: list[str] | None = None) -> dict | None:
     """Train on the other folds (continuing an earlier run of this fold), then score ours and the peers
     on this fold; returns the fold's result, or None when STOP_AFTER left the training unfinished.
@@ -91,9 +95,10 @@ def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, progress:
     cfg = TrainConfig(**{**cfg.__dict__, "name": f"fold-{index}", "runs_dir": str(out / "runs"),
                          "data": DataConfig(**{**cfg.data.__dict__, "holdout": str(fold_file)})})
     last = out / "runs" / cfg.name / "last.pt"
-    step = earlier_run(last, cfg)
+    step = earlier_run(last, cfg, model_cfg)
     if step is None or step < cfg.steps:
-        train(cfg, resume=None if step is None else last, stop_after=stop_after, progress=progress, argv=argv)
+        train(cfg, model_cfg, resume=None if step is None else last, stop_after=stop_after, progress=progress,
+              argv=argv)
         step = int(load_resumable(last)["step"])
     if step < cfg.steps:
         return None
@@ -147,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="checkpoint each fold trained at this step and stop (the same command continues it)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe: a TrainConfig field by dotted path, e.g. loss.distill=1.0 or "
-                             "data.kind_probs.pseudo=0.4 (repeatable; use a new --out for a changed recipe)")
+                             "data.kind_probs.pseudo=0.4, or a ModelConfig field under model., e.g. "
+                             "model.stage_channels=[16,32,64] (repeatable; use a new --out for a changed recipe)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -157,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(steps=args.steps, teacher=args.teacher, seed=args.seed, batch_size=args.batch_size,
                       threads=args.threads, workers=args.workers, val_every=args.val_every, device=args.device, data=data_cfg)
     try:
-        cfg = overrides.apply(cfg, args.set)
+        cfg, model_cfg = overrides.apply_recipe(cfg, args.set)
     except ValueError as exc:
         parser.error(str(exc))
     for index in args.fold if args.fold is not None else range(args.folds):
-        result = run_fold(index, fold_files[index], args.out, cfg, progress=not args.quiet, stop_after=args.stop_after,
+        result = run_fold(index, fold_files[index], args.out, cfg, model_cfg, progress=not args.quiet, stop_after=args.stop_after,
                           argv=["python", "-m", "model_export.cross_validate", *(sys.argv[1:] if argv is None else argv)])
         if result is None:
             print(f"fold {index}: stopped at step {args.stop_after} of {args.steps}; the same command continues it")

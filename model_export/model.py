@@ -48,8 +48,9 @@ class ModelConfig:
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     stem_channels: int = 8  # stride-2 stem, also the 1/2-resolution skip width
     # Encoder stages at strides 4, 8 and 16: output channels, inverted-residual blocks, expansion.
-    # Sized for the 150 KB int8 file, not the 150K parameter cap: int8 weights plus ~12 bytes per conv
-    # output channel (scales, int32 bias) put the ceiling near 105K parameters (defaults: ~141 KB).
+    # Sized for the 150 KB int8 file, not the 150K parameter cap. The page serves weight-only int8 (one
+    # byte per weight, fp32 scales and biases, the graph): ~1.03 bytes per parameter plus ~15 KB, so the
+    # ceiling is near 125K parameters (defaults: 118 KB; benchmarks/model_candidates.py prints each size).
     stage_channels: tuple[int, ...] = (16, 32, 56)
     stage_blocks: tuple[int, ...] = (1, 3, 3)
     stage_expand: tuple[int, ...] = (3, 3, 4)

@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-dir", default=str(RUNS_DIR))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe: a TrainConfig field by dotted path, e.g. weight_decay=0.05, "
-                             "loss.distill=1.0, data.kind_probs.pseudo=0.4 (repeatable; not with --resume)")
+                             "loss.distill=1.0, data.kind_probs.pseudo=0.4, or a ModelConfig field under model., "
+                             "e.g. model.stage_channels=[16,32,64] (repeatable; not with --resume)")
     args = parser.parse_args(argv)
 
     if args.resume is not None:
@@ -412,10 +413,9 @@ def main(argv: list[str] | None = None) -> int:
                           lr=args.lr, seed=args.seed, threads=args.threads, workers=args.workers, device=args.device,
                           val_every=args.val_every, runs_dir=args.runs_dir, data=data_cfg)
         try:
-            cfg = overrides.apply(cfg, args.set)
+            cfg, model_cfg = overrides.apply_recipe(cfg, args.set)
         except ValueError as exc:
             parser.error(str(exc))
-        model_cfg = None
     from model_export.teacher import TeacherMissing
 
     try:

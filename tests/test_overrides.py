@@ -1,4 +1,5 @@
-"""--set KEY=VALUE changes exactly the field it names, and refuses what it cannot apply."""
+"""--set KEY=VALUE changes exactly the field it names (a TrainConfig field, or a ModelConfig field under
+model.), and refuses what it cannot apply."""
 import dataclasses
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 from model_export import overrides
 from model_export.cross_validate import earlier_run, recipe_fields
+from model_export.model import ModelConfig
 from model_export.train import TrainConfig
 
 
@@ -40,6 +42,31 @@ def test_a_typo_or_a_wrong_type_is_an_error_naming_the_key(text, words):
         overrides.apply(TrainConfig(), [text])
 
 
+DEEPER = ["model.stage_blocks=[1,3,4]", "model.deep_dilations=[2,4,8]", "model.stage_channels=[16,32,64]"]
+
+
+def test_model_keys_change_the_architecture_in_any_order_and_the_rest_the_recipe():
+    cfg, model_cfg = overrides.apply_recipe(TrainConfig(), [*DEEPER, "loss.distill=1.0", "data.height=160"])
+    # More 1/16 blocks before their dilations: ModelConfig checks its fields together, once all are set.
+    assert model_cfg.stage_blocks == (1, 3, 4) and model_cfg.deep_dilations == (2, 4, 8)
+    assert model_cfg.stage_channels == (16, 32, 64) and model_cfg.decoder_channels == ModelConfig().decoder_channels
+    assert (model_cfg.input_height, model_cfg.input_width) == (160, 256)  # the input size is the data's
+    assert cfg.loss.distill == 1.0 and cfg.data.height == 160
+    assert overrides.apply_recipe(TrainConfig(), []) == (TrainConfig(), ModelConfig())
+
+
+@pytest.mark.parametrize("text, words", [
+    ("model.stage_chanels=[16,32,64]", "model.stage_chanels: no field 'stage_chanels'"),
+    ("model.input_height=160", "data.height"),
+    ("model.deep_dilations=[2.5,4]", r"model.deep_dilations\[0\]: 2.5 is not a int"),
+    ("model.stage_channels=[16,32]", "3 entries"),  # any length by type; ModelConfig wants three stages
+    ("model=1", "name a model field"),
+])
+def test_a_wrong_model_key_or_value_is_an_error_naming_it(text, words):
+    with pytest.raises(ValueError, match=words):
+        overrides.apply_recipe(TrainConfig(), [text])
+
+
 def test_the_cross_validation_compares_every_recipe_field_but_not_speed_settings():
     base = recipe_fields(dataclasses.asdict(TrainConfig()))
     changed = recipe_fields(dataclasses.asdict(overrides.apply(TrainConfig(), ["loss.distill=1.0"])))
@@ -51,8 +78,17 @@ def test_the_cross_validation_compares_every_recipe_field_but_not_speed_settings
 
 def test_a_fold_run_with_another_recipe_is_not_continued(tmp_path):
     last = tmp_path / "last.pt"
-    torch.save({"train_config": dataclasses.asdict(overrides.apply(TrainConfig(), ["loss.distill=1.0"])), "step": 10},
-               last)
-    assert earlier_run(last, overrides.apply(TrainConfig(), ["loss.distill=1.0", "threads=4"])) == 10
+    torch.save({"train_config": dataclasses.asdict(overrides.apply(TrainConfig(), ["loss.distill=1.0"])),
+                "model_config": dataclasses.asdict(ModelConfig()), "step": 10}, last)
+    assert earlier_run(last, overrides.apply(TrainConfig(), ["loss.distill=1.0", "threads=4"]), ModelConfig()) == 10
     with pytest.raises(ValueError, match="loss.distill 1.0, not 0.5"):
-        earlier_run(last, TrainConfig())
+        earlier_run(last, TrainConfig(), ModelConfig())
+
+
+def test_a_fold_run_with_another_architecture_is_not_continued(tmp_path):
+    last = tmp_path / "last.pt"
+    cfg, deeper = overrides.apply_recipe(TrainConfig(), DEEPER)
+    torch.save({"train_config": dataclasses.asdict(cfg), "model_config": dataclasses.asdict(deeper), "step": 10}, last)
+    assert earlier_run(last, cfg, deeper) == 10
+    with pytest.raises(ValueError, match=r"model.stage_channels \[16, 32, 64\], not \[16, 32, 56\]"):
+        earlier_run(last, cfg, ModelConfig())

@@ -15,3 +15,4 @@ def test_every_candidate_exports_at_the_model_input_and_the_shipped_one_is_the_d
         assert 0 < facts[name]["params"] <= 150_000 or "wider" in name
     shipped = [name for name, knobs in CANDIDATES.items() if "(shipped)" in name]
     assert len(shipped) == 1 and ModelConfig(**CANDIDATES[shipped[0]]) == ModelConfig()
+    assert 0 < facts[shipped[0]]["int8_bytes"] <= 150_000  # the page's file, within the cap
