@@ -87,8 +87,8 @@ def earlier_run(last: Path, cfg: TrainConfig, model_cfg: ModelConfig) -> int | N
     return int(checkpoint["step"])
 
 
-def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, model_cfg: ModelConfig, progress: bool = True,
-             stop_after: int | None = None, argv: list[str] | None = None) -> dict | None:
+def run_fold(index: int, fold_file: Path, out: Path, cfg: TrainConfig, model_cfg: ModelConfig,
+             progress: bool = True, stop_after: int | None = None, argv: list[str] | None = None) -> dict | None:
     """Train on the other folds (continuing an earlier run of this fold), then score ours and the peers
     on this fold; returns the fold's result, or None when STOP_AFTER left the training unfinished.
     ARGV is the command recorded in the run's provenance."""
@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     for index in args.fold if args.fold is not None else range(args.folds):
-        result = run_fold(index, fold_files[index], args.out, cfg, model_cfg, progress=not args.quiet, stop_after=args.stop_after,
-                          argv=["python", "-m", "model_export.cross_validate", *(sys.argv[1:] if argv is None else argv)])
+        command = ["python", "-m", "model_export.cross_validate", *(sys.argv[1:] if argv is None else argv)]
+        result = run_fold(index, fold_files[index], args.out, cfg, model_cfg, progress=not args.quiet,
+                          stop_after=args.stop_after, argv=command)
         if result is None:
             print(f"fold {index}: stopped at step {args.stop_after} of {args.steps}; the same command continues it")
             continue

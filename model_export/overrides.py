@@ -9,8 +9,8 @@ words as strings) and must have the type of the value it replaces (an int where 
 taken as a float). An unknown key or a wrong type is an error that names the key, so a typo never
 trains the default recipe under another name. Every field lands in the checkpoint's train_config (and
 model_config), so the run records what was changed. The input size is the data's (``data.height``,
-``data.width``), never set under ``model.``. Used by ``vbg train`` and ``model_export.cross_validate`` to screen a
-recipe against the default one; tests in tests/test_overrides.py.
+``data.width``), never set under ``model.``. Used by ``vbg train`` and ``model_export.cross_validate``
+to screen a recipe against the default one; tests in tests/test_overrides.py.
 """
 from __future__ import annotations
 
