@@ -34,7 +34,7 @@ def parse_assignment(text: str) -> tuple[list[str], object]:
 def _checked(path: str, old: object, new: object, any_length: bool = False) -> object:
     """NEW converted to OLD's type where that loses nothing; ValueError when the types differ. A sequence
     keeps OLD's length unless ANY_LENGTH (a field annotated tuple[X, ...]); its items are checked
-    against OLD's items (the first, past OLD's end)."""
+    against OLD's items (past OLD's end, against its last)."""
     if isinstance(old, bool) or isinstance(new, bool):
         if isinstance(old, bool) and isinstance(new, bool):
             return new
@@ -57,8 +57,12 @@ def _field(node: object, key: str, path: str) -> dataclasses.Field:
     return fields[key]
 
 
-def _any_length(field: dataclasses.Field) -> bool:
-    return "..." in str(field.type)  # annotated tuple[int, ...]: a sequence of any length
+def _new_value(field: dataclasses.Field, old: object, rest: list[str], value: object, path: str) -> object:
+    """What a dataclass FIELD holding OLD becomes: VALUE set at REST inside it, or VALUE itself, checked.
+    A field annotated tuple[int, ...] takes a sequence of any length."""
+    if rest:
+        return _assign(old, rest, value, path)
+    return _checked(path, old, value, any_length="..." in str(field.type))
 
 
 def _assign(node: object, keys: list[str], value: object, path: str) -> object:
@@ -66,9 +70,7 @@ def _assign(node: object, keys: list[str], value: object, path: str) -> object:
     key, rest = keys[0], keys[1:]
     if dataclasses.is_dataclass(node):
         field = _field(node, key, path)
-        old = getattr(node, key)
-        return dataclasses.replace(node, **{key: _assign(old, rest, value, path) if rest
-                                            else _checked(path, old, value, _any_length(field))})
+        return dataclasses.replace(node, **{key: _new_value(field, getattr(node, key), rest, value, path)})
     if isinstance(node, dict):
         if key not in node:
             raise ValueError(f"--set {path}: no key {key!r} (there are: {', '.join(map(str, node))})")
@@ -89,8 +91,7 @@ def apply(cfg, assignments: list[str], prefix: str = ""):
         path = prefix + ".".join(keys)
         field = _field(cfg, keys[0], path)
         old = changes.get(field.name, getattr(cfg, field.name))
-        changes[field.name] = (_assign(old, keys[1:], value, path) if len(keys) > 1
-                               else _checked(path, old, value, _any_length(field)))
+        changes[field.name] = _new_value(field, old, keys[1:], value, path)
     return dataclasses.replace(cfg, **changes)
 
 
