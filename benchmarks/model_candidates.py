@@ -48,6 +48,8 @@ CANDIDATES: dict[str, dict] = {
     # The same within the 150 KB int8 file: expansion 3 at 1/16 (the screen in the README).
     "... with expansion 3 at 1/16 (deep64)": dict(stage_channels=(16, 32, 64), stage_blocks=(1, 3, 4),
                                                  stage_expand=(3, 3, 3), deep_dilations=(2, 4, 8)),
+    # The shipped design with the 16-channel stem of the step before it (stem16, screened in the README).
+    "shipped with a 16-channel stem (stem16)": dict(stem_channels=16),
 }
 
 
