@@ -5,7 +5,7 @@ sees no person (Firefox's and WebKit's fake cameras are synthetic, moving patter
 most of the picture, judged on the median of a few pictures); on a clip with a person (the page's test-only
 `?camera=file:` playing a WebM made here from clips/build.py) the person is kept and the background replaced; before the first mask the whole picture is
 the privacy blur (`?fault=slow-inference`: no mask ever arrives); a recording is a file or explained; a
-refused camera is explained (not in WebKit: see its skip); an engine without a camera, one without camera
+refused camera is explained (not in WebKit: see its skip), and so is a test clip that never plays (Chromium); an engine without a camera, one without camera
 support (WebKit with media streams off) and one without WebGL2 (truly headless Firefox) are told so; WebKit
 without SharedArrayBuffer segments on one thread. One browser per engine for the module; an engine that is
 not installed skips with the command that installs it (scripts/test.sh does, as root)."""
@@ -33,6 +33,7 @@ COLOUR_SHARE_MIN = 0.5  # of a fake camera's picture that must be the colour (it
 PATTERN_PICTURES = 5  # the fake cameras' patterns move (clocks, text): judge the median of this many pictures
 PATTERN_PICTURE_GAP_S = 0.5  # between them
 PRIVACY_SHARPNESS_RATIO = 0.35  # the privacy blur leaves at most this much of the camera's detail
+STALLED_CLIP = "stalled.webm"  # a clip whose request the server never answers
 SETTINGS_KEY = "vbg.settings.v1"
 COLOUR_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#ff00ff"}
 HEADED = {"firefox", "webkit"}  # engines that need a virtual screen (WebGL in Firefox; any window in WebKit)
@@ -50,8 +51,8 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def site(clip, tmp_path_factory):
-    """The app's base URL, with the clip served at CLIPS_URL_PATH."""
-    with serve_with_clips(tmp_path_factory.mktemp("site"), {"still.webm": clip[0]}) as url:
+    """The app's base URL, with the clip served at CLIPS_URL_PATH, and STALLED_CLIP never answered."""
+    with serve_with_clips(tmp_path_factory.mktemp("site"), {"still.webm": clip[0]}, stalled=(STALLED_CLIP,)) as url:
         yield url
 
 
@@ -116,10 +117,11 @@ def test_the_engines_fake_camera_starts_and_the_background_is_replaced(engine, s
     wait_until(page, "window.vbg.stats.segmentations > 2 && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
     assert page.evaluate("window.vbg.state") == "running"
     shares = []
-    for _ in range(PATTERN_PICTURES):
+    for index in range(PATTERN_PICTURES):
+        if index:
+            time.sleep(PATTERN_PICTURE_GAP_S)
         output = picture(page, CLIP_SIZE)
         shares.append((np.abs(output - MAGENTA).max(axis=-1) < COLOUR_MAX_DIFF).mean())
-        time.sleep(PATTERN_PICTURE_GAP_S)
     share = float(np.median(shares))
     assert share > COLOUR_SHARE_MIN, (f"only {share:.0%} of {engine.name}'s picture is the chosen colour "
                                       f"(median of {', '.join(f'{s:.0%}' for s in shares)})")
@@ -149,6 +151,24 @@ def test_the_picture_is_the_privacy_blur_before_the_first_mask(engine, site, cli
         ratio = _sharpness(output, region) / _sharpness(camera, region)
         assert ratio < PRIVACY_SHARPNESS_RATIO, f"{engine.name} shows {ratio:.0%} of the {name}'s detail"
     _finish(page)
+
+
+def test_a_camera_clip_that_never_plays_is_explained(request, display, site):
+    """The test-only clip camera on a clip that never arrives: it is loaded afresh a few times, then the
+    page says so and can be retried, never "starting…" forever. In Chromium only: the retries are the
+    page's own code, the same in every engine."""
+    browser = _launch_or_skip("chromium", display, request)
+    try:
+        page = _open(browser, f"{site}?camera=file:{CLIPS_URL_PATH}{STALLED_CLIP}", COLOUR_SETTINGS)
+        page.click("#enable-camera")
+        assert page.evaluate("window.vbg.state") == "camera-starting"
+        text = _alert(page)
+        assert "The test camera clip did not play." in text and "did not start in 3 tries" in text, text
+        assert page.evaluate("window.vbg.state") == "camera-error"
+        assert page.evaluate("document.getElementById('enable-camera').disabled") is False
+        _finish(page)
+    finally:
+        browser.close()
 
 
 def _assert_threads_fit(offered):

@@ -42,11 +42,12 @@ def first_frame(video: Path) -> np.ndarray:
 
 
 @contextmanager
-def serve_with_clips(folder: Path, clips: dict[str, Path]):
+def serve_with_clips(folder: Path, clips: dict[str, Path], stalled: tuple[str, ...] = ()):
     """Serve the app (the real create_app, its headers included) on a free loopback port, with CLIPS
     ({name: file}) under /static/test-clips/; yields the base URL ('http://127.0.0.1:PORT/').
 
-    FOLDER becomes the static folder: links to every entry of static/ plus the clips."""
+    FOLDER becomes the static folder: links to every entry of static/ plus the clips. Each name in
+    STALLED is a clip whose request is never answered while the server runs (a stuck source)."""
     import logging
 
     from werkzeug.serving import make_server
@@ -62,6 +63,10 @@ def serve_with_clips(folder: Path, clips: dict[str, Path]):
     for name, path in clips.items():
         (static / "test-clips" / name).symlink_to(path.resolve())
     app = create_app(Config.from_env(static_dir=static, instance_dir=folder / "instance"))
+    closing = threading.Event()
+    for name in stalled:
+        app.add_url_rule(f"{CLIPS_URL_PATH}{name}", endpoint=f"stalled-{name}",
+                         view_func=lambda: closing.wait() and ("", 503))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in the test output
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -69,5 +74,6 @@ def serve_with_clips(folder: Path, clips: dict[str, Path]):
     try:
         yield f"http://127.0.0.1:{server.server_port}/"
     finally:
+        closing.set()
         server.shutdown()
         thread.join()

@@ -3,6 +3,7 @@
  * with a real person in it. The clip goes through the same pipeline as a camera: what leaves the page is
  * still the composited canvas, never the clip itself. Only a same-origin path is accepted. */
 import { UserError } from './user_error.js';
+import { withDeadline } from './deadline.js';
 
 const PARAM = 'camera';
 const PREFIX = 'file:';
@@ -13,6 +14,12 @@ const CLIP_STYLE = 'position: fixed; right: 0; bottom: 0; width: 2px; height: 2p
 // looping; engines whose loop works keep it. Far longer than a frame interval, even at 3 fps.
 const STALL_MS = 1500;
 const WATCHDOG_INTERVAL_MS = 500;
+// WebKitGTK's first play() can stall the same way and never settle: each attempt gets this long (a
+// loaded machine decodes the first frame within a second or two), then the clip is loaded afresh.
+const START_DEADLINE_MS = 10000;
+const START_ATTEMPTS = 3;
+
+class ClipLate extends Error {}
 
 /** The clip URL that `?camera=file:<path>` names, or null when the page uses a real camera. */
 export function clipCameraFromUrl(search, base = globalThis.location?.href) {
@@ -25,6 +32,27 @@ export function clipCameraFromUrl(search, base = globalThis.location?.href) {
   return url;
 }
 
+/** Play VIDEO (showing URL) from its start, loading it afresh after a stalled attempt; a UserError when it
+ * cannot play (the video is removed then). */
+async function startPlaying(video, url) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await withDeadline(video.play(), START_DEADLINE_MS, () => new ClipLate());
+      return;
+    } catch (error) {
+      if (!(error instanceof ClipLate) || attempt === START_ATTEMPTS) {
+        video.removeAttribute('src');
+        video.remove();
+        const why = error instanceof ClipLate
+          ? `It did not start in ${START_ATTEMPTS} tries of ${START_DEADLINE_MS / 1000} s.`
+          : `${error?.name ?? 'Error'}: ${error?.message ?? error}.`;
+        throw new UserError('The test camera clip did not play.', `${url.pathname}: ${why}`, error);
+      }
+      video.load(); // a new decoding pipeline, as the watchdog does for a stalled loop
+    }
+  }
+}
+
 /** A MediaStream playing `url` over and over at `frameRate`, as getUserMedia would return for a camera. */
 export async function openClipCamera(url, frameRate) {
   const video = document.createElement('video');
@@ -35,7 +63,7 @@ export async function openClipCamera(url, frameRate) {
   // On the page, barely visible: WebKit pauses a muted video that is detached or out of sight.
   video.style.cssText = CLIP_STYLE;
   document.body.append(video);
-  await video.play();
+  await startPlaying(video, url);
   const canvas = document.createElement('canvas');
   canvas.width = video.videoWidth;
   canvas.height = video.videoHeight;

@@ -67,6 +67,7 @@ function startOutput() {
       starting() {
         startButton.hidden = true;
         message.clear('camera');
+        publishDiagnostics({ state: 'camera-starting' });
       },
       started() {
         publishDiagnostics({ state: 'running' });

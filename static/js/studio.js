@@ -101,6 +101,7 @@ export function startStudio(config) {
         message.clear('camera');
         enableButton.disabled = true;
         status.set('camera', 'starting…');
+        publishDiagnostics({ state: 'camera-starting' });
       },
       async started(track) {
         const settings = track.getSettings();

@@ -1,8 +1,12 @@
 /** Start and stop the camera for a session: open it, feed the session, and notice when it stops
  * (unplugged, taken by another app). What the page shows meanwhile is the caller's (`ui`). */
 import { openCamera, closeCamera, CameraError } from '../camera.js';
+import { withDeadline } from '../deadline.js';
 
 const CAMERA_FRAME_RATE = 30; // fps asked of the camera
+// From an open camera to its first picture playing. Cameras wake in a second or two; one that sends
+// nothing this long is stuck (a driver, another app), and waiting on "starting…" would tell nobody.
+const FIRST_PICTURE_DEADLINE_MS = 20000;
 
 /**
  * @param {{video: HTMLVideoElement, prepare: () => Promise<object>, request: () => object, ui: object}} options
@@ -37,13 +41,17 @@ export function createCameraControl({ video, prepare, request, ui }) {
         ui.lost(new CameraError('The camera stopped.', 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".'));
       });
       video.srcObject = stream;
-      await video.play();
+      await withDeadline(video.play(), FIRST_PICTURE_DEADLINE_MS, () => new CameraError(
+        'The camera sent no picture.',
+        `Nothing came in ${FIRST_PICTURE_DEADLINE_MS / 1000} s. Close other apps or tabs that use the camera, or reconnect it, then press "Enable camera" again.`,
+      ));
       session.start(track);
       await ui.started(track);
     } catch (error) {
       closeCamera(stream);
       stream = null;
       track = null;
+      video.srcObject = null;
       ui.failed(error);
     }
   }
