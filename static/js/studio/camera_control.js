@@ -13,8 +13,9 @@ const FIRST_PICTURE_DEADLINE_MS = 20000;
  *   video: plays the raw camera (never sent anywhere); prepare: resolves the session to feed (waits
  *   for what it needs, the model's manifest); request: {width, height, deviceId} to ask for;
  *   ui: {starting(), started(track), stopped(), failed(error), lost(error)}; `lost`: a running camera stopped.
+ * @param {number} [firstPictureDeadlineMs] how long an open camera may take to send its first picture
  */
-export function createCameraControl({ video, prepare, request, ui }) {
+export function createCameraControl({ video, prepare, request, ui, firstPictureDeadlineMs = FIRST_PICTURE_DEADLINE_MS }) {
   let stream = null;
   let track = null;
   let session = null;
@@ -41,9 +42,9 @@ export function createCameraControl({ video, prepare, request, ui }) {
         ui.lost(new CameraError('The camera stopped.', 'It was unplugged or taken by another app. Reconnect it, then press "Enable camera".'));
       });
       video.srcObject = stream;
-      await withDeadline(video.play(), FIRST_PICTURE_DEADLINE_MS, () => new CameraError(
+      await withDeadline(video.play(), firstPictureDeadlineMs, () => new CameraError(
         'The camera sent no picture.',
-        `Nothing came in ${FIRST_PICTURE_DEADLINE_MS / 1000} s. Close other apps or tabs that use the camera, or reconnect it, then press "Enable camera" again.`,
+        `Nothing came in ${firstPictureDeadlineMs / 1000} s. Close other apps or tabs that use the camera, or reconnect it, then press "Enable camera" again.`,
       ));
       session.start(track);
       await ui.started(track);
