@@ -27,12 +27,15 @@ def start_camera(page, settings: dict, query: str = ""):
     wait_until(page, "window.vbg.stats && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
 
 
-def present(new_page, server, passcode="", settings=None, query=""):
-    """A presenter page sharing its camera (magenta background unless told): (page, viewers' link)."""
+def present(new_page, server, passcode="", settings=None, query="", microphone=True):
+    """A presenter page sharing its camera (magenta background unless told), with its microphone unless
+    told: (page, viewers' link)."""
     presenter = new_page(server.url).page
     start_camera(presenter, settings or {"mode": "colour", "colour": "#ff00ff"}, query)
     if passcode:
         presenter.fill("#share-passcode", passcode)
+    if not microphone:
+        presenter.evaluate("document.getElementById('share-microphone').checked = false")
     presenter.get_by_role("button", name="Share by link").click()
     link = wait_until(presenter, "window.vbg.share.state === 'live' && window.vbg.share.link", PAGE_TIMEOUT_S)
     return presenter, link
@@ -58,6 +61,43 @@ def remote_picture(page, selector) -> np.ndarray:
     """The element's picture resized to the clip's size: (H, W, 3) float32."""
     png = page.locator(selector).screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
+
+
+# The audio the presenter sends: energy of the audio track on each link to viewers (0 for silence; Chromium's
+# fake microphone beeps), and whether every link's audio sender carries the microphone's own track.
+SENT_AUDIO_JS = """async () => {
+  const share = window.vbg.share;
+  const links = [...share.broadcast.viewerLinks.values()];
+  let energy = 0;
+  for (const { pc } of links) {
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === 'media-source' && report.kind === 'audio') energy += report.totalAudioEnergy ?? 0;
+    });
+  }
+  const sendsMicrophone = links.length > 0 && links.every(({ pc }) => pc.getSenders()
+    .some((sender) => sender.track && share.microphone && sender.track.id === share.microphone.id));
+  return { links: links.length, energy, sendsMicrophone };
+}"""
+
+
+def sent_audio(presenter) -> dict:
+    """{links, energy, sendsMicrophone} of the presenter's broadcast (SENT_AUDIO_JS)."""
+    return presenter.evaluate(SENT_AUDIO_JS)
+
+
+RECEIVED_AUDIO_PACKETS_JS = """async () => {
+  let packets = 0;
+  (await window.vbg.viewer.link.pc.getStats()).forEach((report) => {
+    if (report.type === 'inbound-rtp' && report.kind === 'audio') packets += report.packetsReceived;
+  });
+  return packets;
+}"""
+
+
+def audio_arrives(viewer, timeout_s=MEDIA_TIMEOUT_S):
+    """Wait until a viewer's link receives audio packets, and more of them a moment later."""
+    first = wait_until(viewer, f"({RECEIVED_AUDIO_PACKETS_JS})()", timeout_s)
+    wait_until(viewer, f"({RECEIVED_AUDIO_PACKETS_JS})().then((packets) => packets > {first})", timeout_s)
 
 
 def drop_and_rejoin(viewer):

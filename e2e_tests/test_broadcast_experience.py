@@ -1,18 +1,22 @@
 """The broadcast as a teacher and students meet it, in one real Chromium over loopback: the LIVE badge and
 "You're live to N people", muting the microphone while live, the viewer told within seconds that the
-presenter paused their camera (and the notice gone when it is back), "Tap for sound" and a labelled
+presenter paused their camera (and the notice gone when it is back), the microphone turned on while live
+by a presenter who started without it, "Tap for sound" and a labelled
 mute toggle, a retryable passcode (spaces and emoji included), a readable and copyable link, a link
 pasted with trailing characters, a viewer who arrives before the presenter, and what is left after the end.
 
 Run: unshare -n sh -c 'ip link set lo up && .venv/bin/python -m pytest e2e_tests/test_broadcast_experience.py -q'
 (phone screenshots of the viewer page land in pytest's tmp_path)."""
 import json
+import time
 
 import pytest
 
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
-from e2e_tests.sharing import MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, frames_advance, present, start_camera
+from e2e_tests.sharing import (
+    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, frames_advance, present, sent_audio, start_camera,
+)
 
 PHONE = {"width": 390, "height": 844}
 # The presenter's pause reaches the viewer over the room socket: a few seconds at most, even on a busy machine.
@@ -93,6 +97,37 @@ def test_live_badge_mute_tap_for_sound_and_the_end(server, new_page, tmp_path):
         assert not _visible(viewer, gone), f"{gone} is still shown after the end"
     assert not _visible(presenter, "#share-live-badge")
     viewer.screenshot(path=tmp_path / "viewer-phone-ended.png")
+
+
+def test_a_presenter_who_started_without_sound_turns_the_microphone_on_while_live(server, new_page):
+    """Silence goes out in the microphone's place, so turning it on later reaches the viewers already
+    watching and those who join after, with no new link and no renegotiation."""
+    presenter, link = present(new_page, server, microphone=False)
+    viewer = _live_viewer(new_page, link, phone=False)
+    wait_until(viewer, "window.vbg.presenter.muted", PAUSE_NOTICE_S)
+    assert "microphone off" in viewer.inner_text("#watch-live")
+    assert "without sound" in presenter.inner_text("#share-viewers-see")
+    assert not presenter.get_by_role("button", name="Mute microphone").is_visible()
+    before = sent_audio(presenter)
+    assert before["links"] == 1 and before["energy"] == 0 and not before["sendsMicrophone"], before
+
+    presenter.get_by_role("button", name="Turn on microphone").click()
+    wait_until(presenter, "window.vbg.share.microphone !== null", PAUSE_NOTICE_S)
+    wait_until(viewer, "!window.vbg.presenter.muted", PAUSE_NOTICE_S)
+    assert "microphone off" not in viewer.inner_text("#watch-live")
+    assert presenter.get_by_role("button", name="Mute microphone").is_visible()
+    assert not presenter.get_by_role("button", name="Turn on microphone").is_visible()
+    wait_until(presenter, "window.vbg.share.silence === null", PAUSE_NOTICE_S)
+    late = _live_viewer(new_page, link, phone=False)  # joins after: gets the microphone too
+    wait_until(presenter, "window.vbg.share.viewers === 2", MEDIA_TIMEOUT_S)
+    frames_advance(viewer)  # the first viewer's picture never stopped
+    deadline = time.monotonic() + MEDIA_TIMEOUT_S
+    while (after := sent_audio(presenter))["energy"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the energy counter follows the audio a little behind
+    assert after["links"] == 2 and after["energy"] > 0 and after["sendsMicrophone"], after
+    for each in (viewer, late):
+        audio_arrives(each)
+    assert not late.evaluate("window.vbg.presenter.muted")
 
 
 def test_a_camera_that_stops_sending_is_noticed_from_the_frames(server, new_page):

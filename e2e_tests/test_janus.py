@@ -3,7 +3,8 @@ configuration in the test's network namespace, a presenter and two viewers in on
 see the composited picture (the presenter's colour behind the person), the presenter sends one stream
 only (to Janus), a viewer whose connection drops subscribes again, and ending the broadcast tells everyone
 and destroys the Janus room. Someone with the link but not the passcode can neither watch nor publish
-through our /janus, and a presenter who comes back takes the publisher slot back from its stale self.
+through our /janus, a presenter who comes back takes the publisher slot back from its stale self, and a
+microphone turned on while live reaches the viewer through the same publication.
 
 Janus never gathers ICE candidates on a loopback interface (janus_ice_setup_local in its ice.c skips
 every IFF_LOOPBACK interface, whatever ice_enforce_list, nat_1_1_mapping or the IPv6 settings say), so
@@ -26,7 +27,8 @@ from e2e_tests.conftest import wait_until
 from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, RunningJanus, start_janus
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, live_viewers, present, remote_picture,
+    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, drop_and_rejoin, frames_advance, live_viewers, present,
+    remote_picture, sent_audio,
 )
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import start_server, stop_server
@@ -196,6 +198,24 @@ def test_a_viewer_whose_connection_drops_subscribes_again(janus, server, new_pag
         viewer = new_page(link).page
         wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
         drop_and_rejoin(viewer)
+
+
+def test_a_presenter_turns_the_microphone_on_while_live_through_janus(janus, server, new_page):
+    """Started without sound: the publication to Janus carries silence, and the microphone turned on
+    later takes its place there (no new publication) and reaches the viewer."""
+    with janus_log_on_failure(janus):
+        presenter, link = present(new_page, server, microphone=False)
+        viewer = new_page(link).page
+        wait_until(viewer, "window.vbg.state === 'live' && window.vbg.presenter.muted", MEDIA_TIMEOUT_S)
+        publication = presenter.evaluate("window.vbg.share.broadcast.janusRoom")
+        presenter.get_by_role("button", name="Turn on microphone").click()
+        wait_until(viewer, "!window.vbg.presenter.muted", MEDIA_TIMEOUT_S)
+        deadline = time.monotonic() + MEDIA_TIMEOUT_S
+        while (sent := sent_audio(presenter))["energy"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sent["links"] == 1 and sent["energy"] > 0 and sent["sendsMicrophone"], sent
+        assert presenter.evaluate("window.vbg.share.broadcast.janusRoom") == publication
+        audio_arrives(viewer)
 
 
 def _watch_with_passcode(new_page, link):

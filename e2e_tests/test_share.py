@@ -1,9 +1,10 @@
 """Share by link in one real Chromium over loopback: a presenter broadcasts its composited picture
 to viewers (who see the chosen background, never the raw room), late joiners get it too, ending
-tells everyone; meetings of three see each other; bad passcodes, unknown rooms and malformed
+tells everyone; meetings of three see each other, and one who joined without sound turns the microphone on; bad passcodes, unknown rooms and malformed
 signalling messages are handled without breaking anyone."""
 import io
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -143,6 +144,52 @@ def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new
     people[1].context.close()  # a crash: no goodbye, the socket just closes
     wait_until(people[0], "window.vbg.meeting.grid.tiles.size === 0", MEDIA_TIMEOUT_S)
     assert "only one here" in people[0].inner_text("#meeting-count")
+
+
+# Audio packets a meeting participant has received over all its links.
+MEETING_AUDIO_PACKETS_JS = """async () => {
+  let packets = 0;
+  for (const { pc } of window.vbg.meeting.session.links.values()) {
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === 'inbound-rtp' && report.kind === 'audio') packets += report.packetsReceived;
+    });
+  }
+  return packets;
+}"""
+SENDS_MICROPHONE_JS = """() => {
+  const { session, microphone } = window.vbg.meeting;
+  return session.links.size > 0 && [...session.links.values()].every(({ pc }) => pc.getSenders()
+    .some((sender) => sender.track && sender.track.id === microphone.id));
+}"""
+SILENCE_CHECK_S = 2  # long enough for a few audio packets (20 ms each) to arrive if any are sent
+
+
+def test_a_participant_who_joined_without_sound_turns_the_microphone_on(server, new_page):
+    first = new_page(server.url + "meet").page
+    first.get_by_role("button", name="Start a meeting").click()
+    first.wait_for_url("**/meet/*")
+    people = [first, new_page(first.url).page]
+    for person in people:
+        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+    first.evaluate("document.getElementById('meeting-microphone').checked = false")
+    for index, person in enumerate(people):
+        person.fill("#meeting-name", f"Person {index + 1}")
+        person.get_by_role("button", name="Join meeting").click()
+    for person in people:
+        wait_until(person, "window.vbg.meeting.grid.tiles.size === 1", MEDIA_TIMEOUT_S)
+    other = people[1]
+    marks = "document.querySelector('#participant-grid').innerText"
+    wait_until(other, f"{marks}.includes('muted')", MEDIA_TIMEOUT_S)
+    assert not first.get_by_role("button", name="Mute").is_visible()
+    time.sleep(SILENCE_CHECK_S)
+    assert other.evaluate(f"({MEETING_AUDIO_PACKETS_JS})()") == 0  # nothing is sent for a missing microphone
+
+    first.get_by_role("button", name="Turn on microphone").click()
+    wait_until(first, "window.vbg.meeting.microphone !== null", MEDIA_TIMEOUT_S)
+    assert first.get_by_role("button", name="Mute").is_visible()
+    wait_until(other, f"!{marks}.includes('muted')", MEDIA_TIMEOUT_S)
+    wait_until(other, f"({MEETING_AUDIO_PACKETS_JS})().then((packets) => packets > 0)", MEDIA_TIMEOUT_S)
+    assert first.evaluate(SENDS_MICROPHONE_JS)  # the microphone itself, not the silence it replaced
 
 
 def test_viewers_are_told_when_the_server_stops(new_page):

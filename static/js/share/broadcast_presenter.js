@@ -4,6 +4,7 @@
  * viewer announced by the server gets an offer carrying the composited stream. */
 import { openSignalling } from './signalling.js';
 import { createPeerLink } from './peer_link.js';
+import { replaceAudio } from './microphone.js';
 
 /**
  * @param {{signalUrl: string, room: string, hostToken: string, iceServers: object[], stream: MediaStream,
@@ -70,6 +71,8 @@ export function startBroadcast({ signalUrl, room, hostToken, iceServers, stream,
       Object.assign(state, changes);
       sendState();
     },
+    /** Send TRACK as the sound from now on, to every viewer and to viewers who join later. */
+    replaceAudio: (track) => replaceAudio(stream, [...links.values()].map((link) => link.pc), track),
     /** End the broadcast for everyone. */
     end() {
       signalling.close({ end: true });

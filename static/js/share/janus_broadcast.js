@@ -12,6 +12,7 @@
 import { openSignalling, openViewerSignalling } from './signalling.js';
 import { openJanusSession, JanusError } from './janus_client.js';
 import { PRESENTER_DEFAULT_STATE } from './broadcast_viewer.js';
+import { replaceAudio } from './microphone.js';
 
 const JANUS_PATH = '/janus'; // where webapp/blueprints/janus_proxy.py forwards Janus's HTTP API
 const VIDEOROOM = 'janus.plugin.videoroom';
@@ -211,6 +212,8 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
       Object.assign(state, changes);
       signalling.send({ type: 'state', ...state });
     },
+    /** Send TRACK as the sound from now on (a publication made again takes it from the stream too). */
+    replaceAudio: (track) => replaceAudio(stream, publication?.pc ? [publication.pc] : [], track),
     /** End the broadcast for everyone. */
     end() {
       signalling.close({ end: true });

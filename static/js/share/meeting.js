@@ -5,16 +5,18 @@
  * participant who leaves or crashes is announced by the server (peer-left) and disappears. */
 import { openSignalling } from './signalling.js';
 import { createPeerLink } from './peer_link.js';
+import { replaceAudio } from './microphone.js';
 
 /**
- * @param {{signalUrl, room, passcode?, name?, iceServers, stream: MediaStream,
+ * @param {{signalUrl, room, passcode?, name?, iceServers, stream: MediaStream, muted?: boolean,
  *          onPeer: (peerId, info: {name, stream?, muted?, cameraOff?}) => void,
  *          onPeerLeft: (peerId) => void, onStatus: (status, detail?) => void}} options
+ *   muted: join muted (the others are told; the stream's audio track is not sent until unmuted).
  */
-export function joinMeeting({ signalUrl, room, passcode, name, iceServers, stream, onPeer, onPeerLeft, onStatus }) {
+export function joinMeeting({ signalUrl, room, passcode, name, iceServers, stream, muted = false, onPeer, onPeerLeft, onStatus }) {
   const links = new Map(); // peerId -> link
   const names = new Map(); // peerId -> display name
-  const own = { muted: false, cameraOff: false };
+  const own = { muted, cameraOff: false };
 
   function link(peerId, initiator) {
     links.get(peerId)?.close();
@@ -86,7 +88,12 @@ export function joinMeeting({ signalUrl, room, passcode, name, iceServers, strea
   return {
     get links() { return links; },
     get peerId() { return signalling.peerId; },
-    setMuted: (muted) => setOwn({ muted }),
+    setMuted: (mute) => setOwn({ muted: mute }),
+    /** Send TRACK as the sound from now on (to everyone, and to whoever joins later), unmuted. */
+    async turnOnAudio(track) {
+      await replaceAudio(stream, [], track); // the links take it from the stream below
+      await setOwn({ muted: false });
+    },
     setCameraOff: (cameraOff) => setOwn({ cameraOff }),
     leave() {
       signalling.close();

@@ -1,4 +1,4 @@
-/** The microphone track that goes out with the composited picture. */
+/** The audio track that goes out with the composited picture: the microphone, or silence in its place. */
 
 /** One audio track, or null when the microphone is blocked or missing (the caller says so). */
 export async function openMicrophone() {
@@ -10,7 +10,31 @@ export async function openMicrophone() {
   }
 }
 
-/** The stream to send: the picture's video track(s) and, if there is one, the microphone. */
-export function outgoingStream(picture, microphone) {
-  return new MediaStream([...picture.getVideoTracks(), ...(microphone ? [microphone] : [])]);
+/** A live audio track that carries silence, sent where there is no microphone so that one can take its
+ * place later without renegotiating any link (replaceAudio); null where the browser has no Web Audio.
+ * Its stop() also closes the AudioContext that makes it. */
+export function silentAudioTrack() {
+  if (typeof AudioContext !== 'function') return null;
+  const context = new AudioContext();
+  const [track] = context.createMediaStreamDestination().stream.getAudioTracks();
+  const stop = track.stop.bind(track);
+  track.stop = () => {
+    stop();
+    context.close().catch(() => {});
+  };
+  return track;
+}
+
+/** The stream to send: the picture's video track(s) and, if there is one, the audio track. */
+export function outgoingStream(picture, audio) {
+  return new MediaStream([...picture.getVideoTracks(), ...(audio ? [audio] : [])]);
+}
+
+/** Send `track` instead of STREAM's audio track: in STREAM (links made later take it from there) and on the
+ * audio sender of each of CONNECTIONS, whose negotiated m-line stays (RTCRtpSender.replaceTrack). */
+export async function replaceAudio(stream, connections, track) {
+  for (const old of stream.getAudioTracks()) stream.removeTrack(old);
+  stream.addTrack(track);
+  await Promise.all(connections.map((pc) => pc.getTransceivers()
+    .find((transceiver) => transceiver.receiver.track.kind === 'audio')?.sender.replaceTrack(track)));
 }

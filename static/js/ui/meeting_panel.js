@@ -5,7 +5,7 @@ import { joinMeeting } from '../share/meeting.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, passcodeFromHash } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
-import { openMicrophone, outgoingStream } from '../share/microphone.js';
+import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { createParticipantGrid } from './participant_grid.js';
 import { presenceText, watchPresence } from '../share/meeting_presence.js';
@@ -24,7 +24,13 @@ export function bindMeetingPanel({ studio, config, message }) {
   const nameInput = $('meeting-name');
   const stage = joinButton.closest('.stage');
   const grid = createParticipantGrid($('participant-grid'), $('participants-empty'));
-  const meeting = { state: 'idle', session: null, microphone: null, grid };
+  const meeting = {
+    state: 'idle', session: null, grid,
+    microphone: null, // the microphone's track while it goes out
+    silence: null, // the silent track sent in its place (a microphone turned on later replaces it)
+  };
+  const muteButton = $('meeting-mute');
+  const microphoneOnButton = $('meeting-microphone-on');
   publishDiagnostics({ meeting });
 
   const hashPasscode = passcodeFromHash(location.hash);
@@ -85,16 +91,50 @@ export function bindMeetingPanel({ studio, config, message }) {
     }
   }
 
+  /** The microphone buttons: Mute while a microphone goes out, else "Turn on microphone" (if it can). */
+  function refreshMicrophone() {
+    muteButton.hidden = !meeting.microphone;
+    muteButton.setAttribute('aria-pressed', 'false');
+    microphoneOnButton.hidden = Boolean(meeting.microphone) || !meeting.silence;
+  }
+
+  /** Send the microphone from now on, in place of the silence the meeting was joined with. */
+  async function turnOnMicrophone() {
+    microphoneOnButton.disabled = true;
+    try {
+      const microphone = await openMicrophone();
+      if (!microphone) {
+        message.show('meeting', new UserError('The microphone is blocked or missing.',
+          'Allow the microphone for this site (the icon in the address bar) or connect one, then press "Turn on microphone" again.'));
+        return;
+      }
+      if (!meeting.session || !meeting.silence) { // left (or turned on) meanwhile
+        microphone.stop();
+        return;
+      }
+      await meeting.session.turnOnAudio(microphone);
+      meeting.silence.stop();
+      meeting.silence = null;
+      meeting.microphone = microphone;
+      message.clear('meeting');
+      refreshMicrophone();
+    } finally {
+      microphoneOnButton.disabled = false;
+    }
+  }
+
   async function join() {
     const stream = studio.outputStream;
     if (!stream) return;
     joinButton.disabled = true;
     localStorage.setItem(NAME_KEY, nameInput.value.trim());
-    meeting.microphone = await openMicrophone();
-    if (!meeting.microphone) {
-      message.show('meeting', new UserError('Joined without sound.', 'The microphone is blocked or missing; the others see you but cannot hear you.'));
+    const wanted = $('meeting-microphone').checked;
+    meeting.microphone = wanted ? await openMicrophone() : null;
+    if (wanted && !meeting.microphone) {
+      message.show('meeting', new UserError('Joined without sound.', 'The microphone is blocked or missing; the others see you but cannot hear you. Allow it for this site, then press "Turn on microphone".'));
     }
-    const sendStream = outgoingStream(stream, meeting.microphone);
+    meeting.silence = meeting.microphone ? null : silentAudioTrack();
+    const sendStream = outgoingStream(stream, meeting.microphone ?? meeting.silence);
     meeting.session = joinMeeting({
       signalUrl: socketUrl(config.signalUrl),
       room: config.room,
@@ -102,6 +142,7 @@ export function bindMeetingPanel({ studio, config, message }) {
       name: nameInput.value.trim(),
       iceServers: config.iceServers,
       stream: sendStream,
+      muted: !meeting.microphone,
       onPeer: (peerId, info) => {
         grid.update(peerId, info);
         refresh();
@@ -113,6 +154,7 @@ export function bindMeetingPanel({ studio, config, message }) {
       onStatus,
     });
     meeting.state = 'joining';
+    refreshMicrophone();
     refresh();
     setLive(true);
   }
@@ -122,6 +164,8 @@ export function bindMeetingPanel({ studio, config, message }) {
     meeting.session = null;
     meeting.microphone?.stop();
     meeting.microphone = null;
+    meeting.silence?.stop();
+    meeting.silence = null;
     grid.clear();
     if (meeting.state !== 'failed' && meeting.state !== 'ended') meeting.state = 'left';
     setLive(false);
@@ -135,7 +179,8 @@ export function bindMeetingPanel({ studio, config, message }) {
 
   joinButton.addEventListener('click', join);
   $('meeting-leave').addEventListener('click', leave);
-  $('meeting-mute').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setMuted(on)));
+  muteButton.addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setMuted(on)));
+  microphoneOnButton.addEventListener('click', turnOnMicrophone);
   $('meeting-camera-off').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setCameraOff(on)));
   studio.onCameraChange((running) => {
     joinButton.disabled = !running || Boolean(meeting.session) || ended;

@@ -6,7 +6,7 @@ import { startJanusBroadcast } from '../share/janus_broadcast.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
-import { openMicrophone, outgoingStream } from '../share/microphone.js';
+import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { publishDiagnostics } from '../diagnostics.js';
 
@@ -72,11 +72,14 @@ export function bindSharePanel({ studio, config, message }) {
   const includePasscode = $('share-include-passcode');
   const viewers = $('share-viewers-text');
   const muteButton = $('share-mute');
+  const microphoneOnButton = $('share-microphone-on');
   const passcodeValue = $('share-passcode-value');
   const revealButton = $('share-passcode-reveal');
   const liveBadge = createLiveBadge();
   const share = {
-    state: 'idle', room: null, link: null, viewers: 0, broadcast: null, microphone: null, passcode: '',
+    state: 'idle', room: null, link: null, viewers: 0, broadcast: null, passcode: '',
+    microphone: null, // the microphone's track while it goes out
+    silence: null, // the silent track sent in its place (a microphone turned on later replaces it)
     muted: false, cameraOff: false, // what viewers are told
   };
   publishDiagnostics({ share });
@@ -96,7 +99,8 @@ export function bindSharePanel({ studio, config, message }) {
     liveBadge.lastChild.textContent = share.cameraOff ? 'Camera paused' : `${share.viewers} watching`;
     $('share-viewers-see').textContent = viewersSeeText(share);
     muteButton.hidden = !share.microphone;
-    $('share-no-sound').hidden = Boolean(share.microphone);
+    microphoneOnButton.hidden = Boolean(share.microphone) || !share.silence;
+    $('share-no-sound').hidden = Boolean(share.microphone) || Boolean(share.silence);
     muteButton.setAttribute('aria-pressed', String(share.muted));
     $('share-mute-label').textContent = share.muted ? 'Unmute microphone' : 'Mute microphone';
   }
@@ -106,6 +110,31 @@ export function bindSharePanel({ studio, config, message }) {
     if (share.microphone) share.microphone.enabled = !muted; // a disabled track sends silence
     share.broadcast?.setState({ muted });
     refreshLive();
+  }
+
+  /** Send the microphone from now on, in place of the silence the broadcast started with. */
+  async function turnOnMicrophone() {
+    microphoneOnButton.disabled = true;
+    try {
+      const microphone = await openMicrophone();
+      if (!microphone) {
+        message.show('share', new UserError('The microphone is blocked or missing.',
+          'Allow the microphone for this site (the icon in the address bar) or connect one, then press "Turn on microphone" again.'));
+        return;
+      }
+      if (share.state !== 'live' || !share.silence) { // ended (or turned on) meanwhile
+        microphone.stop();
+        return;
+      }
+      await share.broadcast.replaceAudio(microphone);
+      share.silence.stop();
+      share.silence = null;
+      share.microphone = microphone;
+      message.clear('share');
+      setMuted(false);
+    } finally {
+      microphoneOnButton.disabled = false;
+    }
   }
 
   function onCameraChange(running) {
@@ -158,10 +187,11 @@ export function bindSharePanel({ studio, config, message }) {
       share.passcode = room.passcode;
       share.microphone = $('share-microphone').checked ? await openMicrophone() : null;
       if ($('share-microphone').checked && !share.microphone) {
-        message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only.'));
+        message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only. Allow it for this site, then press "Turn on microphone".'));
       }
-      const sendStream = outgoingStream(stream, share.microphone);
-      Object.assign(share, { room: room.room, url: room.url, viewers: 0, muted: false, cameraOff: !studio.running });
+      share.silence = share.microphone ? null : silentAudioTrack();
+      const sendStream = outgoingStream(stream, share.microphone ?? share.silence);
+      Object.assign(share, { room: room.room, url: room.url, viewers: 0, muted: !share.microphone, cameraOff: !studio.running });
       share.broadcast = (config.sfu === 'janus' ? startJanusBroadcast : startBroadcast)({
         signalUrl: socketUrl(config.signalUrl),
         room: room.room,
@@ -174,7 +204,7 @@ export function bindSharePanel({ studio, config, message }) {
         },
         onStatus: onBroadcastStatus,
       });
-      if (share.cameraOff) share.broadcast.setState({ cameraOff: true });
+      if (share.cameraOff || share.muted) share.broadcast.setState({ cameraOff: share.cameraOff, muted: share.muted });
       includePasscodeRow.hidden = !share.passcode;
       $('share-passcode-row').hidden = !share.passcode;
       showPasscode(false);
@@ -186,6 +216,9 @@ export function bindSharePanel({ studio, config, message }) {
       refreshLive();
     } catch (error) {
       share.state = 'idle';
+      share.microphone?.stop();
+      share.silence?.stop();
+      Object.assign(share, { microphone: null, silence: null });
       message.show('share', error);
     } finally {
       refreshStartButton(studio.running);
@@ -210,6 +243,8 @@ export function bindSharePanel({ studio, config, message }) {
     share.broadcast = null;
     share.microphone?.stop();
     share.microphone = null;
+    share.silence?.stop();
+    share.silence = null;
     share.state = 'idle';
     share.room = null;
     refreshLive();
@@ -222,6 +257,7 @@ export function bindSharePanel({ studio, config, message }) {
   $('share-end').addEventListener('click', stop);
   includePasscode.addEventListener('change', showLink);
   muteButton.addEventListener('click', () => setMuted(!share.muted));
+  microphoneOnButton.addEventListener('click', turnOnMicrophone);
   revealButton.addEventListener('click', () => showPasscode(revealButton.dataset.revealed !== 'true'));
   bindCopyButton($('share-copy'), linkInput);
   studio.onCameraChange(onCameraChange);
