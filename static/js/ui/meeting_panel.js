@@ -7,6 +7,7 @@ import { roomLink, passcodeFromHash } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
 import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
+import { bindMicrophoneOnButton } from './microphone_button.js';
 import { createParticipantGrid } from './participant_grid.js';
 import { presenceText, watchPresence } from '../share/meeting_presence.js';
 import { publishDiagnostics } from '../diagnostics.js';
@@ -99,28 +100,12 @@ export function bindMeetingPanel({ studio, config, message }) {
   }
 
   /** Send the microphone from now on, in place of the silence the meeting was joined with. */
-  async function turnOnMicrophone() {
-    microphoneOnButton.disabled = true;
-    try {
-      const microphone = await openMicrophone();
-      if (!microphone) {
-        message.show('meeting', new UserError('The microphone is blocked or missing.',
-          'Allow the microphone for this site (the icon in the address bar) or connect one, then press "Turn on microphone" again.'));
-        return;
-      }
-      if (!meeting.session || !meeting.silence) { // left (or turned on) meanwhile
-        microphone.stop();
-        return;
-      }
-      await meeting.session.turnOnAudio(microphone);
-      meeting.silence.stop();
-      meeting.silence = null;
-      meeting.microphone = microphone;
-      message.clear('meeting');
-      refreshMicrophone();
-    } finally {
-      microphoneOnButton.disabled = false;
-    }
+  async function useMicrophone(microphone) {
+    await meeting.session.turnOnAudio(microphone);
+    meeting.silence.stop();
+    meeting.silence = null;
+    meeting.microphone = microphone;
+    refreshMicrophone();
   }
 
   async function join() {
@@ -180,7 +165,9 @@ export function bindMeetingPanel({ studio, config, message }) {
   joinButton.addEventListener('click', join);
   $('meeting-leave').addEventListener('click', leave);
   muteButton.addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setMuted(on)));
-  microphoneOnButton.addEventListener('click', turnOnMicrophone);
+  bindMicrophoneOnButton(microphoneOnButton, {
+    message, topic: 'meeting', wanted: () => Boolean(meeting.session && meeting.silence), use: useMicrophone,
+  });
   $('meeting-camera-off').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setCameraOff(on)));
   studio.onCameraChange((running) => {
     joinButton.disabled = !running || Boolean(meeting.session) || ended;

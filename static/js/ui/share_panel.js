@@ -8,6 +8,7 @@ import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
 import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
+import { bindMicrophoneOnButton } from './microphone_button.js';
 import { publishDiagnostics } from '../diagnostics.js';
 
 // sessionStorage (this tab only, survives a reload): the open broadcast, so a presenter who reloads
@@ -113,28 +114,12 @@ export function bindSharePanel({ studio, config, message }) {
   }
 
   /** Send the microphone from now on, in place of the silence the broadcast started with. */
-  async function turnOnMicrophone() {
-    microphoneOnButton.disabled = true;
-    try {
-      const microphone = await openMicrophone();
-      if (!microphone) {
-        message.show('share', new UserError('The microphone is blocked or missing.',
-          'Allow the microphone for this site (the icon in the address bar) or connect one, then press "Turn on microphone" again.'));
-        return;
-      }
-      if (share.state !== 'live' || !share.silence) { // ended (or turned on) meanwhile
-        microphone.stop();
-        return;
-      }
-      await share.broadcast.replaceAudio(microphone);
-      share.silence.stop();
-      share.silence = null;
-      share.microphone = microphone;
-      message.clear('share');
-      setMuted(false);
-    } finally {
-      microphoneOnButton.disabled = false;
-    }
+  async function useMicrophone(microphone) {
+    await share.broadcast.replaceAudio(microphone);
+    share.silence.stop();
+    share.silence = null;
+    share.microphone = microphone;
+    setMuted(false);
   }
 
   function onCameraChange(running) {
@@ -257,7 +242,9 @@ export function bindSharePanel({ studio, config, message }) {
   $('share-end').addEventListener('click', stop);
   includePasscode.addEventListener('change', showLink);
   muteButton.addEventListener('click', () => setMuted(!share.muted));
-  microphoneOnButton.addEventListener('click', turnOnMicrophone);
+  bindMicrophoneOnButton(microphoneOnButton, {
+    message, topic: 'share', wanted: () => share.state === 'live' && Boolean(share.silence), use: useMicrophone,
+  });
   revealButton.addEventListener('click', () => showPasscode(revealButton.dataset.revealed !== 'true'));
   bindCopyButton($('share-copy'), linkInput);
   studio.onCameraChange(onCameraChange);
