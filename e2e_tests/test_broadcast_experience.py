@@ -106,6 +106,8 @@ def test_a_presenter_who_started_without_sound_turns_the_microphone_on_while_liv
     viewer = _live_viewer(new_page, link, phone=False)
     wait_until(viewer, "window.vbg.presenter.muted", PAUSE_NOTICE_S)
     assert "microphone off" in viewer.inner_text("#watch-live")
+    assert not _visible(viewer, "#tap-for-sound")  # nothing to tap for yet; the sound toggle stays
+    assert _visible(viewer, "#sound")
     assert "without sound" in presenter.inner_text("#share-viewers-see")
     assert not presenter.get_by_role("button", name="Mute microphone").is_visible()
     before = sent_audio(presenter)
@@ -115,6 +117,7 @@ def test_a_presenter_who_started_without_sound_turns_the_microphone_on_while_liv
     wait_until(presenter, "window.vbg.share.microphone !== null", PAUSE_NOTICE_S)
     wait_until(viewer, "!window.vbg.presenter.muted", PAUSE_NOTICE_S)
     assert "microphone off" not in viewer.inner_text("#watch-live")
+    assert _visible(viewer, "#tap-for-sound")  # now there is sound to tap for
     assert presenter.get_by_role("button", name="Mute microphone").is_visible()
     assert not presenter.get_by_role("button", name="Turn on microphone").is_visible()
     wait_until(presenter, "window.vbg.share.silence === null", PAUSE_NOTICE_S)

@@ -79,6 +79,7 @@ function startWatching() {
     $('watch-live').hidden = watch.state !== 'live';
     $('watch-live-who').textContent = watch.presenter.muted ? 'Presenter · microphone off' : 'Presenter';
     sound.setAvailable(PICTURE_STATES.has(watch.state) && hasSound());
+    sound.setSilent(watch.presenter.muted);
     if (watch.state === 'live') fullscreen.hidden = false;
     if (FINAL_STATES.has(watch.state)) fullscreen.hidden = true;
   }
