@@ -2,6 +2,7 @@
 remote picture. The fixtures that go with them (share_clip, share_browser, new_page) are in conftest.py."""
 import io
 import json
+import time
 
 import numpy as np
 from PIL import Image
@@ -63,41 +64,60 @@ def remote_picture(page, selector) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
 
 
-# The audio the presenter sends: energy of the audio track on each link to viewers (0 for silence; Chromium's
-# fake microphone beeps), and whether every link's audio sender carries the microphone's own track.
-SENT_AUDIO_JS = """async () => {
-  const share = window.vbg.share;
-  const links = [...share.broadcast.viewerLinks.values()];
-  let energy = 0;
-  for (const { pc } of links) {
-    (await pc.getStats()).forEach((report) => {
-      if (report.type === 'media-source' && report.kind === 'audio') energy += report.totalAudioEnergy ?? 0;
-    });
-  }
-  const sendsMicrophone = links.length > 0 && links.every(({ pc }) => pc.getSenders()
-    .some((sender) => sender.track && share.microphone && sender.track.id === share.microphone.id));
-  return { links: links.length, energy, sendsMicrophone };
-}"""
+# The peer connections whose audio the tests judge, as JS expressions (arrays of RTCPeerConnection).
+PRESENTER_CONNECTIONS = "[...window.vbg.share.broadcast.viewerLinks.values()].map((link) => link.pc)"
+VIEWER_CONNECTIONS = "[window.vbg.viewer.link.pc]"
+MEETING_CONNECTIONS = "[...window.vbg.meeting.session.links.values()].map((link) => link.pc)"
+SENT_AUDIO_POLL_S = 0.2  # the energy counter follows the audio a little behind
+
+
+def _audio_stat_js(connections: str, report_type: str, field: str) -> str:
+    """A JS promise: FIELD summed over the audio REPORT_TYPE reports of CONNECTIONS' stats."""
+    return f"""(async () => {{
+  let total = 0;
+  for (const pc of {connections}) {{
+    (await pc.getStats()).forEach((report) => {{
+      if (report.type === '{report_type}' && report.kind === 'audio') total += report['{field}'] ?? 0;
+    }});
+  }}
+  return total;
+}})()"""
+
+
+def sends_track_js(connections: str, track: str) -> str:
+    """A JS boolean: every one of CONNECTIONS (at least one) has a sender carrying TRACK (a JS expression)."""
+    return (f"(() => {{ const pcs = {connections}, track = {track}; return pcs.length > 0 && Boolean(track) && "
+            "pcs.every((pc) => pc.getSenders().some((sender) => sender.track?.id === track.id)); })()")
+
+
+def received_audio_packets(page, connections: str) -> int:
+    """Audio packets received so far over CONNECTIONS."""
+    return page.evaluate(_audio_stat_js(connections, "inbound-rtp", "packetsReceived"))
 
 
 def sent_audio(presenter) -> dict:
-    """{links, energy, sendsMicrophone} of the presenter's broadcast (SENT_AUDIO_JS)."""
-    return presenter.evaluate(SENT_AUDIO_JS)
+    """The presenter's broadcast: {links, energy (of the audio it sends: 0 for silence; Chromium's fake
+    microphone beeps), sendsMicrophone (every link sends the microphone's own track)}."""
+    return {
+        "links": presenter.evaluate(f"{PRESENTER_CONNECTIONS}.length"),
+        "energy": presenter.evaluate(_audio_stat_js(PRESENTER_CONNECTIONS, "media-source", "totalAudioEnergy")),
+        "sendsMicrophone": presenter.evaluate(sends_track_js(PRESENTER_CONNECTIONS, "window.vbg.share.microphone")),
+    }
 
 
-RECEIVED_AUDIO_PACKETS_JS = """async () => {
-  let packets = 0;
-  (await window.vbg.viewer.link.pc.getStats()).forEach((report) => {
-    if (report.type === 'inbound-rtp' && report.kind === 'audio') packets += report.packetsReceived;
-  });
-  return packets;
-}"""
+def sent_audio_once_heard(presenter, timeout_s=MEDIA_TIMEOUT_S) -> dict:
+    """sent_audio once its energy is above 0 (or as it is after TIMEOUT_S)."""
+    deadline = time.monotonic() + timeout_s
+    while (sent := sent_audio(presenter))["energy"] == 0 and time.monotonic() < deadline:
+        time.sleep(SENT_AUDIO_POLL_S)
+    return sent
 
 
-def audio_arrives(viewer, timeout_s=MEDIA_TIMEOUT_S):
-    """Wait until a viewer's link receives audio packets, and more of them a moment later."""
-    first = wait_until(viewer, f"({RECEIVED_AUDIO_PACKETS_JS})()", timeout_s)
-    wait_until(viewer, f"({RECEIVED_AUDIO_PACKETS_JS})().then((packets) => packets > {first})", timeout_s)
+def audio_arrives(page, connections=VIEWER_CONNECTIONS, timeout_s=MEDIA_TIMEOUT_S):
+    """Wait until CONNECTIONS receive audio packets, and more of them a moment later."""
+    packets = _audio_stat_js(connections, "inbound-rtp", "packetsReceived")
+    first = wait_until(page, packets, timeout_s)
+    wait_until(page, f"{packets}.then((count) => count > {first})", timeout_s)
 
 
 def drop_and_rejoin(viewer):

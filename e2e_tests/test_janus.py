@@ -28,7 +28,7 @@ from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, R
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
     MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, drop_and_rejoin, frames_advance, live_viewers, present,
-    remote_picture, sent_audio,
+    remote_picture, sent_audio_once_heard,
 )
 from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import start_server, stop_server
@@ -210,9 +210,7 @@ def test_a_presenter_turns_the_microphone_on_while_live_through_janus(janus, ser
         publication = presenter.evaluate("window.vbg.share.broadcast.janusRoom")
         presenter.get_by_role("button", name="Turn on microphone").click()
         wait_until(viewer, "!window.vbg.presenter.muted", MEDIA_TIMEOUT_S)
-        deadline = time.monotonic() + MEDIA_TIMEOUT_S
-        while (sent := sent_audio(presenter))["energy"] == 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        sent = sent_audio_once_heard(presenter)
         assert sent["links"] == 1 and sent["energy"] > 0 and sent["sendsMicrophone"], sent
         assert presenter.evaluate("window.vbg.share.broadcast.janusRoom") == publication
         audio_arrives(viewer)

@@ -14,8 +14,8 @@ from PIL import Image
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import (
-    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, drop_and_rejoin, frames_advance, live_viewers, present, remote_picture,
-    start_camera,
+    MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, PAGE_TIMEOUT_S, audio_arrives, drop_and_rejoin, frames_advance,
+    live_viewers, present, received_audio_packets, remote_picture, sends_track_js, start_camera,
 )
 
 MAGENTA = np.array((255, 0, 255), np.float32)
@@ -146,21 +146,6 @@ def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new
     assert "only one here" in people[0].inner_text("#meeting-count")
 
 
-# Audio packets a meeting participant has received over all its links.
-MEETING_AUDIO_PACKETS_JS = """async () => {
-  let packets = 0;
-  for (const { pc } of window.vbg.meeting.session.links.values()) {
-    (await pc.getStats()).forEach((report) => {
-      if (report.type === 'inbound-rtp' && report.kind === 'audio') packets += report.packetsReceived;
-    });
-  }
-  return packets;
-}"""
-SENDS_MICROPHONE_JS = """() => {
-  const { session, microphone } = window.vbg.meeting;
-  return session.links.size > 0 && [...session.links.values()].every(({ pc }) => pc.getSenders()
-    .some((sender) => sender.track && sender.track.id === microphone.id));
-}"""
 SILENCE_CHECK_S = 2  # long enough for a few audio packets (20 ms each) to arrive if any are sent
 
 
@@ -182,14 +167,15 @@ def test_a_participant_who_joined_without_sound_turns_the_microphone_on(server, 
     wait_until(other, f"{marks}.includes('muted')", MEDIA_TIMEOUT_S)
     assert not first.get_by_role("button", name="Mute").is_visible()
     time.sleep(SILENCE_CHECK_S)
-    assert other.evaluate(f"({MEETING_AUDIO_PACKETS_JS})()") == 0  # nothing is sent for a missing microphone
+    assert received_audio_packets(other, MEETING_CONNECTIONS) == 0  # nothing is sent for a missing microphone
 
     first.get_by_role("button", name="Turn on microphone").click()
     wait_until(first, "window.vbg.meeting.microphone !== null", MEDIA_TIMEOUT_S)
     assert first.get_by_role("button", name="Mute").is_visible()
     wait_until(other, f"!{marks}.includes('muted')", MEDIA_TIMEOUT_S)
-    wait_until(other, f"({MEETING_AUDIO_PACKETS_JS})().then((packets) => packets > 0)", MEDIA_TIMEOUT_S)
-    assert first.evaluate(SENDS_MICROPHONE_JS)  # the microphone itself, not the silence it replaced
+    audio_arrives(other, MEETING_CONNECTIONS)
+    # the microphone itself, not the silence it replaced
+    assert first.evaluate(sends_track_js(MEETING_CONNECTIONS, "window.vbg.meeting.microphone"))
 
 
 def test_viewers_are_told_when_the_server_stops(new_page):
