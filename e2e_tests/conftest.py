@@ -268,3 +268,35 @@ def new_page(share_browser):
     """new_page(url, init_script=None) -> WatchedPage (page_opener) in the shared sharing browser."""
     with page_opener(share_browser) as _open:
         yield _open
+
+
+# ---------------------------------------------------------------- other engines (drivers: e2e_tests/engines)
+
+HEADED_ENGINES = {"firefox", "webkit"}  # need a virtual screen (WebGL in Firefox; any window in WebKit)
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A virtual screen for the headed engines (None when Xvfb is missing: they skip)."""
+    from e2e_tests.engines.display import missing as display_missing
+    from e2e_tests.engines.display import virtual_display
+
+    if display_missing():
+        yield None
+        return
+    with virtual_display() as number:
+        yield number
+
+
+def launch_engine_or_skip(name, display, request, **options):
+    """Engine NAME (e2e_tests.engines.launch OPTIONS), or skip the test with the command that installs it."""
+    from e2e_tests.engines import launch as launch_engine
+    from e2e_tests.engines import missing
+    from e2e_tests.engines.display import missing as display_missing
+
+    reason = missing(name) or (display_missing() if name in HEADED_ENGINES else None)
+    if reason:
+        pytest.skip(f"{name}: {reason}")
+    if name == "chromium":
+        options["playwright"] = request.getfixturevalue("playwright_driver")
+    return launch_engine(name, display=display, **options)

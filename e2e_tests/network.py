@@ -1,5 +1,6 @@
 """Keeping WebRTC media on loopback: where the tests may send it, the Chromium flags it needs, and the
-link that stands in for a network interface where a peer (Janus) will not use loopback."""
+link that stands in for a network interface where a peer will not use loopback (Janus; Firefox, which
+gathers no candidate on a host it thinks is offline)."""
 import socket
 import subprocess
 import time
@@ -42,8 +43,10 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
 
 
-def add_media_link() -> str:
-    """Make the veth pair for Janus's ICE inside this namespace and return the name of its addressed end."""
+def add_media_link(default_route: bool = False) -> str:
+    """Make the veth pair for Janus's ICE inside this namespace and return the name of its addressed end.
+    DEFAULT_ROUTE also routes every other address to it (packets to them die at the peer end): Firefox
+    counts itself offline without a default route and then never gathers an ICE candidate."""
     name, peer = MEDIA_LINK
     try:
         _ip("link", "add", name, "type", "veth", "peer", "name", peer)
@@ -54,6 +57,8 @@ def add_media_link() -> str:
         _ip("addr", "add", MEDIA_ADDRESS, "dev", name)
         _ip("link", "set", name, "up")
         _ip("link", "set", peer, "up")  # a veth has carrier only with both ends up
+        if default_route:
+            _ip("route", "add", "default", "dev", name)
     except (OSError, subprocess.CalledProcessError) as error:
         remove_media_link()
         raise MediaLinkError(getattr(error, "stderr", "") or str(error)) from error

@@ -14,6 +14,9 @@ SETTINGS_KEY = "vbg.settings.v1"
 PAGE_TIMEOUT_S = 90  # software WebGL and video coding on a shared 2-core machine are slow
 MEDIA_TIMEOUT_S = 45  # from "Share" to frames at a viewer
 FRAMES_ADVANCE = 10  # received frames that prove a picture moves, not a frozen first frame
+MAGENTA = np.array((255, 0, 255), np.float32)  # the background presenters choose
+BACKGROUND_DILATE_PX = 24  # judge the background this far from the person (codec blur at the edge)
+BACKGROUND_MAX_DIFF = 40  # 8-bit levels from magenta after VP8 and 4:2:0 at a low bitrate
 
 
 def start_camera(page, settings: dict, query: str = ""):
@@ -62,6 +65,14 @@ def remote_picture(page, selector) -> np.ndarray:
     """The element's picture resized to the clip's size: (H, W, 3) float32."""
     png = page.locator(selector).screenshot()
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
+
+
+def background_diff(picture, mask) -> float:
+    """How far (8-bit levels, worst channel) the mean of PICTURE away from the person in MASK is from magenta."""
+    from scipy import ndimage
+
+    background = ~ndimage.binary_dilation(mask > 127, iterations=BACKGROUND_DILATE_PX)
+    return float(np.abs(picture[background] - MAGENTA).mean(axis=0).max())
 
 
 # The peer connections whose audio the tests judge, as JS expressions (arrays of RTCPeerConnection).

@@ -9,24 +9,21 @@ refused camera is explained (not in WebKit: see its skip), and so is a test clip
 support (WebKit with media streams off) and one without WebGL2 (truly headless Firefox) are told so; WebKit
 without SharedArrayBuffer segments on one thread. One browser per engine for the module; an engine that is
 not installed skips with the command that installs it (scripts/test.sh does, as root)."""
-import json
 import time
 
 import numpy as np
 import pytest
 
 from clips.build import ClipSpec, build_clip, parse_script
-from e2e_tests.engines import ENGINES, launch, missing, wait_until
+from e2e_tests.conftest import launch_engine_or_skip
+from e2e_tests.engines import ENGINES, wait_until
 from e2e_tests.engines.clip_server import CLIPS_URL_PATH, first_frame, serve_with_clips, y4m_to_webm
-from e2e_tests.engines.display import missing as display_missing
-from e2e_tests.engines.display import virtual_display
+from e2e_tests.engines.studio import PAGE_TIMEOUT_S, open_studio, start_studio
 from e2e_tests.engines.probes import CAPABILITIES_JS, RECORD_JS, picture
 from e2e_tests.test_pipeline import PERSON_MAX_MEAN_DIFF, _regions, _sharpness
 
 CLIP_FPS = 30
 CLIP_SIZE = (640, 360)  # px, what clips/build.py writes by default
-PAGE_TIMEOUT_S = 180  # software WebGL in three engines on a shared, loaded 2-core machine
-WARM_UP_FRAMES = 20  # composited frames before judging
 MAGENTA = (255, 0, 255)
 COLOUR_MAX_DIFF = 16  # 8-bit levels from magenta over the true background (scaling, colour conversion)
 COLOUR_SHARE_MIN = 0.5  # of a fake camera's picture that must be the colour (its pattern holds no person)
@@ -34,9 +31,7 @@ PATTERN_PICTURES = 5  # the fake cameras' patterns move (clocks, text): judge th
 PATTERN_PICTURE_GAP_S = 0.5  # between them
 PRIVACY_SHARPNESS_RATIO = 0.35  # the privacy blur leaves at most this much of the camera's detail
 STALLED_CLIP = "stalled.webm"  # a clip whose request the server never answers
-SETTINGS_KEY = "vbg.settings.v1"
 COLOUR_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#ff00ff"}
-HEADED = {"firefox", "webkit"}  # engines that need a virtual screen (WebGL in Firefox; any window in WebKit)
 
 
 @pytest.fixture(scope="module")
@@ -56,49 +51,12 @@ def site(clip, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def display():
-    """A virtual screen for the headed engines (None when Xvfb is missing: they skip)."""
-    if display_missing():
-        yield None
-        return
-    with virtual_display() as number:
-        yield number
-
-
-def _launch_or_skip(name, display, request, **options):
-    reason = missing(name) or (display_missing() if name in HEADED else None)
-    if reason:
-        pytest.skip(f"{name}: {reason}")
-    if name == "chromium":
-        options["playwright"] = request.getfixturevalue("playwright_driver")
-    return launch(name, display=display, **options)
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def engine(request, display):
     """One browser per engine for the whole module."""
-    running = _launch_or_skip(request.param, display, request)
+    running = launch_engine_or_skip(request.param, display, request)
     yield running
     running.close()
-
-
-def _open(engine, url, settings=None):
-    """A page at URL with SETTINGS stored, loaded and idle."""
-    page = engine.open(url)
-    if settings is not None:
-        page.evaluate(f"localStorage.setItem({json.dumps(SETTINGS_KEY)}, {json.dumps(json.dumps(settings))})")
-        page.goto(url)
-    wait_until(page, "window.vbg && window.vbg.state === 'idle'", PAGE_TIMEOUT_S)
-    return page
-
-
-def _start(engine, url, settings):
-    """Enable the camera and wait for composited frames."""
-    page = _open(engine, url, settings)
-    page.click("#enable-camera")
-    wait_until(page, f"window.vbg.frames > {WARM_UP_FRAMES}", PAGE_TIMEOUT_S)
-    return page
 
 
 def _clip_url(site, query=""):
@@ -113,7 +71,7 @@ def _finish(page):
 
 
 def test_the_engines_fake_camera_starts_and_the_background_is_replaced(engine, site):
-    page = _start(engine, site, COLOUR_SETTINGS)
+    page = start_studio(engine, site, COLOUR_SETTINGS)
     wait_until(page, "window.vbg.stats.segmentations > 2 && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
     assert page.evaluate("window.vbg.state") == "running"
     shares = []
@@ -130,7 +88,7 @@ def test_the_engines_fake_camera_starts_and_the_background_is_replaced(engine, s
 
 def test_the_person_is_kept_and_the_background_replaced(engine, site, clip):
     _, masks, camera = clip
-    page = _start(engine, _clip_url(site), COLOUR_SETTINGS)
+    page = start_studio(engine, _clip_url(site), COLOUR_SETTINGS)
     wait_until(page, "window.vbg.stats.segmentations > 2 && window.vbg.stats.personVisible", PAGE_TIMEOUT_S)
     output = picture(page, CLIP_SIZE)
     core, background = _regions(masks[0])
@@ -143,7 +101,7 @@ def test_the_person_is_kept_and_the_background_replaced(engine, site, clip):
 
 def test_the_picture_is_the_privacy_blur_before_the_first_mask(engine, site, clip):
     _, masks, camera = clip
-    page = _start(engine, _clip_url(site, "&fault=slow-inference"), COLOUR_SETTINGS)
+    page = start_studio(engine, _clip_url(site, "&fault=slow-inference"), COLOUR_SETTINGS)
     core, _ = _regions(masks[0])
     assert page.evaluate("window.vbg.stats.personVisible") is False
     output = picture(page, CLIP_SIZE)
@@ -157,9 +115,9 @@ def test_a_camera_clip_that_never_plays_is_explained(request, display, site):
     """The test-only clip camera on a clip that never arrives: it is loaded afresh a few times, then the
     page says so and can be retried, never "starting…" forever. In Chromium only: the retries are the
     page's own code, the same in every engine."""
-    browser = _launch_or_skip("chromium", display, request)
+    browser = launch_engine_or_skip("chromium", display, request)
     try:
-        page = _open(browser, f"{site}?camera=file:{CLIPS_URL_PATH}{STALLED_CLIP}", COLOUR_SETTINGS)
+        page = open_studio(browser, f"{site}?camera=file:{CLIPS_URL_PATH}{STALLED_CLIP}", COLOUR_SETTINGS)
         page.click("#enable-camera")
         assert page.evaluate("window.vbg.state") == "camera-starting"
         text = _alert(page)
@@ -179,7 +137,7 @@ def _assert_threads_fit(offered):
 
 def test_the_page_uses_what_the_engine_offers(engine, site):
     """WASM threads only where SharedArrayBuffer exists; WebGPU only where an adapter does."""
-    page = _start(engine, site, COLOUR_SETTINGS)
+    page = start_studio(engine, site, COLOUR_SETTINGS)
     wait_until(page, "window.vbg.model && window.vbg.stats.segmentations > 0", PAGE_TIMEOUT_S)
     offered = page.evaluate(CAPABILITIES_JS)
     assert offered["webgl2"] and offered["canvasCaptureStream"], offered
@@ -191,9 +149,9 @@ def test_the_page_uses_what_the_engine_offers(engine, site):
 def test_an_engine_without_shared_memory_segments_on_one_thread(request, display, site):
     """WebKitGTK without JSC_useSharedArrayBuffer: cross-origin isolated, yet no SharedArrayBuffer. The
     segmenter copies its buffers through postMessage and runs one WASM thread instead of failing."""
-    unshared = _launch_or_skip("webkit", display, request, shared_array_buffer=False)
+    unshared = launch_engine_or_skip("webkit", display, request, shared_array_buffer=False)
     try:
-        page = _start(unshared, site, COLOUR_SETTINGS)
+        page = start_studio(unshared, site, COLOUR_SETTINGS)
         wait_until(page, "window.vbg.model && window.vbg.stats.segmentations > 2", PAGE_TIMEOUT_S)
         offered = page.evaluate(CAPABILITIES_JS)
         assert offered["crossOriginIsolated"] and not offered["wasmThreads"], offered
@@ -209,7 +167,7 @@ EMPTY_RECORDING_TITLE = "This browser recorded no video."
 def test_a_recording_is_a_file_or_explained(engine, site):
     """Never an empty file saved in silence: WebKitGTK's recorder here hands over 0 bytes for every source
     and codec, and the page says so."""
-    page = _start(engine, site, COLOUR_SETTINGS)
+    page = start_studio(engine, site, COLOUR_SETTINGS)
     result = page.evaluate(RECORD_JS)
     assert result.get("size", 0) > 0 or result.get("title") == EMPTY_RECORDING_TITLE, f"{engine.name}: {result}"
     _finish(page)
@@ -223,7 +181,7 @@ def _alert(page) -> str:
 def _assert_camera_error_explained(browser, site, title):
     """Enable camera in `browser` (closed afterwards): the page names the problem `title` and how to retry."""
     try:
-        page = _open(browser, site, COLOUR_SETTINGS)
+        page = open_studio(browser, site, COLOUR_SETTINGS)
         page.click("#enable-camera")
         text = _alert(page)
         assert title in text and 'press "Enable camera" again' in text, text
@@ -240,7 +198,7 @@ def test_a_refused_camera_is_explained(name, request, display, site):
                     "permission itself (Automation.setSessionPermissions) and WebKitWebDriver 2.50 exposes no "
                     "command for it (no W3C set-permission, no BiDi); a Permissions-Policy: camera=() header "
                     "does not stop getUserMedia in WebKitGTK (measured). The no-camera check runs in WebKit.")
-    _assert_camera_error_explained(_launch_or_skip(name, display, request, deny_camera=True), site,
+    _assert_camera_error_explained(launch_engine_or_skip(name, display, request, deny_camera=True), site,
                                    "Camera access was denied.")
 
 
@@ -249,15 +207,15 @@ def test_an_engine_without_a_camera_is_told_so(name, request, display, site):
     """No fake or mock camera and no real one: chromium without its fake device, Firefox with
     media.navigator.streams.fake off, WebKit without --enable-mock-capture-devices (it rejects with
     OverconstrainedError, Chromium and Firefox with NotFoundError)."""
-    _assert_camera_error_explained(_launch_or_skip(name, display, request, camera=False), site,
+    _assert_camera_error_explained(launch_engine_or_skip(name, display, request, camera=False), site,
                                    "No camera was found.")
 
 
 def test_an_engine_without_camera_support_is_told_so(request, display, site):
     """WebKitGTK with media streams off (--enable-media-stream=false) has no navigator.mediaDevices."""
-    unsupported = _launch_or_skip("webkit", display, request, camera=False, media_stream=False)
+    unsupported = launch_engine_or_skip("webkit", display, request, camera=False, media_stream=False)
     try:
-        page = _open(unsupported, site, COLOUR_SETTINGS)
+        page = open_studio(unsupported, site, COLOUR_SETTINGS)
         assert page.evaluate("navigator.mediaDevices === undefined") is True
         page.click("#enable-camera")
         text = _alert(page)
@@ -270,9 +228,9 @@ def test_an_engine_without_camera_support_is_told_so(request, display, site):
 
 def test_an_engine_without_webgl2_is_told_so(request, site):
     """Truly headless Firefox has no WebGL at all."""
-    headless = _launch_or_skip("firefox", None, request, headless=True)
+    headless = launch_engine_or_skip("firefox", None, request, headless=True)
     try:
-        page = _open(headless, site, COLOUR_SETTINGS)
+        page = open_studio(headless, site, COLOUR_SETTINGS)
         assert page.evaluate("Boolean(document.createElement('canvas').getContext('webgl2'))") is False
         page.click("#enable-camera")
         text = _alert(page)

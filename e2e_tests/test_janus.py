@@ -20,17 +20,15 @@ import json
 import time
 import urllib.request
 
-import numpy as np
 import pytest
 
 from e2e_tests.conftest import wait_until
 from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, RunningJanus, start_janus
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, drop_and_rejoin, frames_advance, live_viewers, present,
-    remote_picture, sent_audio_once_heard,
+    BACKGROUND_MAX_DIFF, MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, background_diff, drop_and_rejoin,
+    frames_advance, live_viewers, present, remote_picture, sent_audio_once_heard,
 )
-from e2e_tests.test_share import BACKGROUND_MAX_DIFF, MAGENTA, _background
 from tests.server_process import start_server, stop_server
 
 ROOM_GONE_TIMEOUT_S = 10  # from "End broadcast" to the room's end in Janus
@@ -176,10 +174,8 @@ def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, ne
         assert janus_room_exists(janus, room_number)
 
         # Only the composited picture leaves: the room behind the person is magenta at every viewer.
-        background = _background(masks[0])
         for viewer in viewers:
-            picture = remote_picture(viewer, "#remote")
-            diff = np.abs(picture[background] - MAGENTA).mean(axis=0).max()
+            diff = background_diff(remote_picture(viewer, "#remote"), masks[0])
             assert diff < BACKGROUND_MAX_DIFF, f"the viewer's background is {diff:.0f} levels from magenta"
 
         presenter.get_by_role("button", name="End broadcast").click()

@@ -14,24 +14,16 @@ from PIL import Image
 from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import (
-    MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, PAGE_TIMEOUT_S, audio_arrives, drop_and_rejoin, frames_advance,
-    live_viewers, present, received_audio_packets, remote_picture, sends_track_js, start_camera,
+    BACKGROUND_MAX_DIFF, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, PAGE_TIMEOUT_S, audio_arrives, background_diff,
+    drop_and_rejoin, frames_advance, live_viewers, present, received_audio_packets, remote_picture, sends_track_js,
+    start_camera,
 )
 
-MAGENTA = np.array((255, 0, 255), np.float32)
-BACKGROUND_DILATE_PX = 24  # judge the background this far from the person (codec blur at the edge)
-BACKGROUND_MAX_DIFF = 40  # 8-bit levels from magenta after VP8 and 4:2:0 at a low bitrate
 QR_PASSCODE = "blue owl/ü🦉"  # a space, a slash, a 2-byte and a 4-byte character: all must survive the QR code
 QR_UPSCALES = (4, 3, 5, 2)  # the 176 px card image, enlarged (nearest) so each module spans several pixels for OpenCV
 
 pytestmark = pytest.mark.skipif(not LOOPBACK_ONLY, reason="WebRTC tests run only in a loopback-only "
                                 "network namespace: run scripts/test.sh as root")
-
-
-def _background(mask):
-    from scipy import ndimage
-
-    return ~ndimage.binary_dilation(mask > 127, iterations=BACKGROUND_DILATE_PX)
 
 
 def test_viewers_see_the_composited_picture_and_are_told_when_it_ends(server, new_page, share_clip):
@@ -41,10 +33,8 @@ def test_viewers_see_the_composited_picture_and_are_told_when_it_ends(server, ne
     assert "live to 2 people" in presenter.inner_text("#share-viewers")
 
     # Only the composited picture leaves: the room behind the person is magenta at every viewer.
-    background = _background(masks[0])
     for viewer in viewers:
-        picture = remote_picture(viewer, "#remote")
-        diff = np.abs(picture[background] - MAGENTA).mean(axis=0).max()
+        diff = background_diff(remote_picture(viewer, "#remote"), masks[0])
         assert diff < BACKGROUND_MAX_DIFF, f"the viewer's background is {diff:.0f} levels from magenta"
 
     late = new_page(link).page

@@ -27,11 +27,16 @@ BASE_PREFS = {
     "datareporting.policy.dataSubmissionEnabled": False,
     "toolkit.telemetry.enabled": False,
     "network.captive-portal-service.enabled": False,
+    # ICE host candidates as addresses, not mDNS names nothing in a test namespace resolves (Chromium's
+    # tests turn off WebRtcHideLocalIpsWithMdns for the same reason).
+    "media.peerconnection.ice.obfuscate_host_addresses": False,
 }
 # The permission prompt on, and the camera refused for every site: what a user who clicks "Block" gets.
 DENY_CAMERA_PREFS = {"media.navigator.permission.disabled": False, "permissions.default.camera": 2}
 # No camera at all: the fake one off and no real device behind it.
 NO_CAMERA_PREFS = {"media.navigator.streams.fake": False, "media.video_loopback_dev": "/dev/null-none"}
+# WebRTC switched off as a user or a policy does it in about:config: no RTCPeerConnection at all.
+NO_WEBRTC_PREFS = {"media.peerconnection.enabled": False}
 
 
 def missing() -> str | None:
@@ -126,9 +131,12 @@ class Firefox:
 
 
 def launch(display: str | None = None, camera: bool = True, deny_camera: bool = False, headless: bool = False,
-           webgpu: bool = False, **_ignored) -> Firefox:
-    """firefox-esr with a fake camera (or none, or refused); headless=True has no WebGL at all."""
+           webgpu: bool = False, webrtc: bool = True, **_ignored) -> Firefox:
+    """firefox-esr with a fake camera (or none, or refused); headless=True has no WebGL at all;
+    webrtc=False: WebRTC turned off."""
     prefs = dict(BASE_PREFS)
+    if not webrtc:
+        prefs.update(NO_WEBRTC_PREFS)
     if deny_camera:
         prefs.update(DENY_CAMERA_PREFS)
     if not camera:

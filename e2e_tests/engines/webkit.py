@@ -15,8 +15,10 @@ MINIBROWSER = os.environ.get("VBG_MINIBROWSER", "/usr/lib/x86_64-linux-gnu/webki
 START_TIMEOUT_S = 30
 SCRIPT_TIMEOUT_S = 120  # software WebGL on a loaded machine answers slowly
 # MiniBrowser in automation mode with WebKit's mock camera, WebRTC and WebGL on, media allowed to play.
-BROWSER_ARGS = ["--automation", "--enable-webrtc=true", "--enable-webgl=true", "--autoplay-policy=allow"]
+BROWSER_ARGS = ["--automation", "--enable-webgl=true", "--autoplay-policy=allow"]
 MEDIA_STREAM_ARG = "--enable-media-stream={}"  # false: no navigator.mediaDevices at all
+# false: no RTCPeerConnection (Debian's WebKitGTK 2.50 is built without WebRTC, so it has none either way)
+WEBRTC_ARG = "--enable-webrtc={}"
 MOCK_CAMERA_ARG = "--enable-mock-capture-devices=true"
 # The element scrolled into view, and its box in CSS px of the viewport (the window screenshot's frame).
 ELEMENT_BOX_JS = """const element = document.querySelector(arguments[0]);
@@ -107,7 +109,8 @@ class WebKitPage:
 class WebKit:
     name = "webkit"
 
-    def __init__(self, display: str | None, camera: bool, shared_array_buffer: bool, media_stream: bool = True):
+    def __init__(self, display: str | None, camera: bool, shared_array_buffer: bool, media_stream: bool = True,
+                 webrtc: bool = True):
         from selenium import webdriver
         from selenium.webdriver.common.options import ArgOptions
 
@@ -123,7 +126,9 @@ class WebKit:
         self._wait_for_port(port)
         options = ArgOptions()
         options.set_capability("browserName", "MiniBrowser")
-        args = [*BROWSER_ARGS, MEDIA_STREAM_ARG.format(str(media_stream).lower())] + ([MOCK_CAMERA_ARG] if camera else [])
+        # WebRTC first: turning it on turns media streams on too, so the media-stream setting must come after.
+        args = [*BROWSER_ARGS, WEBRTC_ARG.format(str(webrtc).lower()), MEDIA_STREAM_ARG.format(str(media_stream).lower())]
+        args += [MOCK_CAMERA_ARG] if camera else []
         options.set_capability("webkitgtk:browserOptions", {"binary": MINIBROWSER, "args": args})
         self.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
         self.driver.set_script_timeout(SCRIPT_TIMEOUT_S)
@@ -159,6 +164,7 @@ class WebKit:
 
 
 def launch(display: str | None = None, camera: bool = True, shared_array_buffer: bool = True,
-           media_stream: bool = True, **_ignored) -> WebKit:
-    """MiniBrowser with WebKit's mock camera (or none; media_stream=False: no camera API at all)."""
-    return WebKit(display, camera, shared_array_buffer, media_stream)
+           media_stream: bool = True, webrtc: bool = True, **_ignored) -> WebKit:
+    """MiniBrowser with WebKit's mock camera (or none; media_stream=False: no camera API at all;
+    webrtc=False: no RTCPeerConnection)."""
+    return WebKit(display, camera, shared_array_buffer, media_stream, webrtc)

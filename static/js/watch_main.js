@@ -8,6 +8,7 @@ import { createMessageBox } from './ui/message.js';
 import { bindSoundControl } from './ui/sound_control.js';
 import { passcodeFromHash } from './share/share_link.js';
 import { publishDiagnostics } from './diagnostics.js';
+import { webrtcProblem } from './share/webrtc_support.js';
 
 // What the viewer reads for each state of the connection: [headline, advice].
 const STATUS_TEXT = Object.freeze({
@@ -28,6 +29,10 @@ const PAUSED_TEXT = Object.freeze({
   camera: ['The presenter paused their camera', 'The picture comes back by itself when they turn it on again.'],
   frozen: ['The picture has stopped', 'Waiting for the presenter\'s picture to come back…'],
 });
+// While links keep failing (failed_links.js): the network between viewer and presenter blocks the picture.
+const BLOCKED_TEXT = ['The picture cannot get through the network.',
+  'Your network or the presenter\'s blocks the connection (a firewall, or no relay between two private networks). '
+  + 'Still trying; if it stays like this, try another network, or ask whoever runs this site to add a TURN relay (--ice-servers).'];
 const ASK_PASSCODE = ['This broadcast has a passcode.', 'Enter the passcode the presenter gave you.'];
 const WRONG_PASSCODE = ['Wrong passcode, try again.', 'Check it with the presenter: capital letters count.'];
 // States after which nothing more comes: the picture's controls go.
@@ -55,6 +60,7 @@ function startWatching() {
   const watch = {
     state: 'connecting',
     viewer: null,
+    blocked: false, // links failed FAILED_LINKS_BEFORE_ADVICE times in a row, none connected since
     presenter: { ...PRESENTER_DEFAULT_STATE },
     // Counting frames proves the picture moves (a frozen stream would stop the count).
     get framesReceived() { return frames.frames; },
@@ -78,7 +84,7 @@ function startWatching() {
     if (paused) [$('watch-paused-title').textContent, $('watch-paused-advice').textContent] = PAUSED_TEXT[paused];
     $('watch-live').hidden = watch.state !== 'live';
     $('watch-live-who').textContent = watch.presenter.muted ? 'Presenter · microphone off' : 'Presenter';
-    sound.setAvailable(PICTURE_STATES.has(watch.state) && hasSound());
+    sound.setAvailable(PICTURE_STATES.has(watch.state) && hasSound() && !watch.blocked);
     sound.setSilent(watch.presenter.muted);
     if (watch.state === 'live') fullscreen.hidden = false;
     if (FINAL_STATES.has(watch.state)) fullscreen.hidden = true;
@@ -101,6 +107,8 @@ function startWatching() {
   function show(state, detail) {
     if (state === 'error') return; // a message of ours the server refused: the broadcast goes on
     watch.state = state;
+    if (state === 'reconnecting' && detail?.blocked) watch.blocked = true;
+    if (state === 'live' || state === 'waiting' || FINAL_STATES.has(state)) watch.blocked = false;
     frames.expect(state === 'live');
     if (state === 'live') {
       placeholder.hidden = true;
@@ -117,7 +125,8 @@ function startWatching() {
         message.show('watch', { title: detail?.message ?? 'The server refused.', advice: 'Ask the presenter for a new link.' });
       }
     } else {
-      const text = state === 'ended' ? (ENDED_TEXT[detail] ?? STATUS_TEXT.ended) : STATUS_TEXT[state];
+      let text = state === 'ended' ? (ENDED_TEXT[detail] ?? STATUS_TEXT.ended) : STATUS_TEXT[state];
+      if (watch.blocked) text = BLOCKED_TEXT;
       if (text) showPlaceholder(text);
       if (state === 'ended') video.srcObject = null;
     }
@@ -161,7 +170,12 @@ function startWatching() {
   });
 
   const passcode = passcodeFromHash(location.hash).trim();
-  if (config.hasPasscode && !passcode) {
+  const unsupported = webrtcProblem('watch');
+  if (unsupported) {
+    // No connection can ever start: say why at once instead of joining the room ("Connecting…" forever).
+    watch.state = 'unsupported';
+    showPlaceholder([unsupported.title, unsupported.advice]);
+  } else if (config.hasPasscode && !passcode) {
     showPlaceholder(ASK_PASSCODE);
     askPasscode(null);
   } else {

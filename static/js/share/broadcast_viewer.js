@@ -4,6 +4,7 @@
  * channel joins again and the presenter offers a fresh connection; nothing for the viewer to do. */
 import { openViewerSignalling } from './signalling.js';
 import { createPeerLink } from './peer_link.js';
+import { countFailedLinks } from './failed_links.js';
 
 const ICE_FAILED_REJOIN_MS = 4000; // a link that stays failed this long is rebuilt by re-joining
 // How a presenter who just (re)joined is until it says otherwise: camera on, microphone on.
@@ -13,12 +14,14 @@ export const PRESENTER_DEFAULT_STATE = Object.freeze({ muted: false, cameraOff: 
  * @param {{signalUrl: string, room: string, passcode?: string, iceServers: object[],
  *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void,
  *          onPresenterState?: (state: {muted: boolean, cameraOff: boolean}) => void}} options
- *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed
+ *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed; a failed
+ *     link's 'reconnecting' comes with {failedLinks, blocked} (failed_links.js)
  *   onPresenterState: the presenter paused its camera or muted its microphone, or undid it
  */
 export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus, onPresenterState = () => {} }) {
   let link = null;
   let failedTimer = 0;
+  const failures = countFailedLinks();
 
   function closeLink() {
     clearTimeout(failedTimer);
@@ -29,9 +32,11 @@ export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream
   function onLinkState(state) {
     if (state === 'connected') {
       clearTimeout(failedTimer);
+      failures.connected();
       onStatus('live');
     } else if (state === 'failed' || state === 'disconnected') {
-      onStatus('reconnecting');
+      // A disconnect may mend by itself; only a failed link counts against the network.
+      onStatus('reconnecting', state === 'failed' ? failures.failed() : undefined);
       clearTimeout(failedTimer);
       failedTimer = setTimeout(() => signalling.dropConnection(), ICE_FAILED_REJOIN_MS);
     }

@@ -13,6 +13,7 @@ import { openSignalling, openViewerSignalling } from './signalling.js';
 import { openJanusSession, JanusError } from './janus_client.js';
 import { PRESENTER_DEFAULT_STATE } from './broadcast_viewer.js';
 import { replaceAudio } from './microphone.js';
+import { countFailedLinks } from './failed_links.js';
 
 const JANUS_PATH = '/janus'; // where webapp/blueprints/janus_proxy.py forwards Janus's HTTP API
 const VIDEOROOM = 'janus.plugin.videoroom';
@@ -230,7 +231,8 @@ export function startJanusBroadcast({ signalUrl, room, hostToken, iceServers, st
  * @param {{signalUrl: string, room: string, passcode?: string, iceServers: object[],
  *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void,
  *          onPresenterState?: (state: {muted: boolean, cameraOff: boolean}) => void}} options
- *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed
+ *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed; a failed
+ *     link's 'reconnecting' comes with {failedLinks, blocked} (failed_links.js)
  */
 export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus,
   onPresenterState = () => {}, janusUrl = JANUS_PATH }) {
@@ -238,6 +240,7 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
   let link = null; // {peerId, pc, feed, session, closed}
   let wanted = null; // {peerId, feed}: the presenter's last announcement
   let failedTimer = 0;
+  const failures = countFailedLinks();
   const retry = retrying(() => wanted && subscribe());
 
   function closeLink() {
@@ -254,9 +257,10 @@ export function watchJanusBroadcast({ signalUrl, room, passcode, iceServers, onS
     if (state === 'connected') {
       clearTimeout(failedTimer);
       retry.succeeded();
+      failures.connected();
       onStatus('live');
     } else if (state === 'failed' || state === 'disconnected') {
-      onStatus('reconnecting');
+      onStatus('reconnecting', state === 'failed' ? failures.failed() : undefined);
       clearTimeout(failedTimer);
       failedTimer = setTimeout(subscribe, ICE_FAILED_RETRY_MS);
     }

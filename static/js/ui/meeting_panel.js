@@ -5,6 +5,7 @@ import { joinMeeting } from '../share/meeting.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, passcodeFromHash } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
+import { webrtcProblem } from '../share/webrtc_support.js';
 import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { bindMicrophoneOnButton } from './microphone_button.js';
@@ -33,6 +34,10 @@ export function bindMeetingPanel({ studio, config, message }) {
   const muteButton = $('meeting-mute');
   const microphoneOnButton = $('meeting-microphone-on');
   publishDiagnostics({ meeting });
+
+  // Without WebRTC nobody could be seen or heard: said at once, and "Join meeting" stays off.
+  const unsupported = webrtcProblem('meet');
+  if (unsupported) message.show('meeting', unsupported);
 
   const hashPasscode = passcodeFromHash(location.hash);
   $('meeting-passcode-field').hidden = !config.hasPasscode || Boolean(hashPasscode);
@@ -110,7 +115,7 @@ export function bindMeetingPanel({ studio, config, message }) {
 
   async function join() {
     const stream = studio.outputStream;
-    if (!stream) return;
+    if (!stream || unsupported) return;
     joinButton.disabled = true;
     localStorage.setItem(NAME_KEY, nameInput.value.trim());
     const wanted = $('meeting-microphone').checked;
@@ -170,7 +175,7 @@ export function bindMeetingPanel({ studio, config, message }) {
   });
   $('meeting-camera-off').addEventListener('click', (event) => toggle(event.currentTarget, (on) => meeting.session?.setCameraOff(on)));
   studio.onCameraChange((running) => {
-    joinButton.disabled = !running || Boolean(meeting.session) || ended;
+    joinButton.disabled = !running || Boolean(meeting.session) || ended || Boolean(unsupported);
     $('meeting-hint').hidden = running;
   });
   setLive(false);

@@ -6,6 +6,7 @@ import { startJanusBroadcast } from '../share/janus_broadcast.js';
 import { socketUrl } from '../share/signalling.js';
 import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
+import { webrtcProblem } from '../share/webrtc_support.js';
 import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { bindMicrophoneOnButton } from './microphone_button.js';
@@ -160,6 +161,11 @@ export function bindSharePanel({ studio, config, message }) {
   async function start() {
     const stream = studio.outputStream;
     if (!stream) return;
+    const unsupported = webrtcProblem('share');
+    if (unsupported) { // before a room is made: nobody could ever watch it
+      message.show('share', unsupported);
+      return;
+    }
     share.state = 'starting';
     refreshStartButton(true);
     message.clear('share');
