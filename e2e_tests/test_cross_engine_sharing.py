@@ -8,14 +8,12 @@ gathers no ICE candidate on a host it counts as offline, which a loopback-only n
 module gives the namespace a veth pair with a default route into it (e2e_tests/network.py): both ends
 stay in the namespace and nothing can leave. WebKitGTK is not here: Debian's build has no WebRTC at all
 (test_webrtc_support.py checks that it is told so)."""
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from e2e_tests.conftest import launch_engine_or_skip, wait_until
 from e2e_tests.engines import wait_until as engine_wait_until
+from e2e_tests.engines.probes import picture as engine_picture
 from e2e_tests.engines.studio import PAGE_TIMEOUT_S, start_studio
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
@@ -59,11 +57,6 @@ def _engine_frames_advance(page, counter, timeout_s=MEDIA_TIMEOUT_S):
     engine_wait_until(page, f"{counter} > {start + FRAMES_ADVANCE}", timeout_s)
 
 
-def _engine_picture(page, selector) -> np.ndarray:
-    png = page.screenshot(selector)
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB").resize(CLIP_SIZE, Image.BILINEAR), np.float32)
-
-
 def _colour_share(picture) -> float:
     return float((np.abs(picture - MAGENTA).max(axis=2) < COLOUR_MAX_DIFF).mean())
 
@@ -81,7 +74,7 @@ def test_firefox_watches_a_chromium_broadcast(firefox, server, new_page, share_c
     engine_wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     _engine_frames_advance(viewer, "window.vbg.framesReceived")
     wait_until(presenter, "window.vbg.share.viewers === 1", MEDIA_TIMEOUT_S)
-    diff = background_diff(_engine_picture(viewer, "#remote"), masks[0])
+    diff = background_diff(engine_picture(viewer, CLIP_SIZE, "#remote"), masks[0])
     assert diff < BACKGROUND_MAX_DIFF, f"the Firefox viewer's background is {diff:.0f} levels from magenta"
     _assert_no_errors(viewer)
     viewer.close()

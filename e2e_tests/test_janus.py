@@ -3,8 +3,9 @@ configuration in the test's network namespace, a presenter and two viewers in on
 see the composited picture (the presenter's colour behind the person), the presenter sends one stream
 only (to Janus), a viewer whose connection drops subscribes again, and ending the broadcast tells everyone
 and destroys the Janus room. Someone with the link but not the passcode can neither watch nor publish
-through our /janus, a presenter who comes back takes the publisher slot back from its stale self, and a
-microphone turned on while live reaches the viewer through the same publication.
+through our /janus, a presenter who comes back takes the publisher slot back from its stale self, a
+microphone turned on while live reaches the viewer through the same publication, and a Firefox viewer
+(Debian's firefox-esr) watches through Janus too.
 
 Janus never gathers ICE candidates on a loopback interface (janus_ice_setup_local in its ice.c skips
 every IFF_LOOPBACK interface, whatever ice_enforce_list, nat_1_1_mapping or the IPv6 settings say), so
@@ -22,11 +23,13 @@ import urllib.request
 
 import pytest
 
-from e2e_tests.conftest import wait_until
+from e2e_tests.conftest import launch_engine_or_skip, wait_until
+from e2e_tests.engines import wait_until as engine_wait_until
+from e2e_tests.engines.probes import picture as engine_picture
 from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, RunningJanus, start_janus
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    BACKGROUND_MAX_DIFF, MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, background_diff, drop_and_rejoin,
+    BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, background_diff, drop_and_rejoin,
     frames_advance, live_viewers, present, remote_picture, sent_audio_once_heard,
 )
 from tests.server_process import start_server, stop_server
@@ -101,9 +104,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def media_interface():
-    """A non-loopback interface for Janus's ICE that goes nowhere: a veth pair inside this namespace."""
+    """A non-loopback interface for Janus's ICE that goes nowhere: a veth pair inside this namespace, with
+    the default route into it so that Firefox counts itself online and gathers candidates."""
     try:
-        name = add_media_link()
+        name = add_media_link(default_route=True)
     except MediaLinkError as error:
         pytest.skip(f"cannot make a veth pair for Janus's ICE (needs root in the namespace): {error}")
     yield name
@@ -186,6 +190,27 @@ def test_viewers_watch_through_janus_and_are_told_when_it_ends(janus, server, ne
         while janus_room_exists(janus, room_number):  # the server destroys it as the broadcast ends
             assert time.monotonic() < deadline, "the Janus room outlived the broadcast"
             time.sleep(0.2)
+
+
+def test_a_firefox_viewer_watches_through_janus(janus, server, new_page, share_clip, display, request):
+    _, masks = share_clip
+    firefox = launch_engine_or_skip("firefox", display, request, camera=False)
+    try:
+        with janus_log_on_failure(janus):
+            presenter, link = present(new_page, server)
+            viewer = firefox.open(link)
+            engine_wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+            assert isinstance(viewer.evaluate("window.vbg.viewer.link.feed"), int)  # subscribed at Janus
+            start = viewer.evaluate("window.vbg.framesReceived")
+            engine_wait_until(viewer, f"window.vbg.framesReceived > {start + FRAMES_ADVANCE}", MEDIA_TIMEOUT_S)
+            diff = background_diff(engine_picture(viewer, CLIP_SIZE, "#remote"), masks[0])
+            assert diff < BACKGROUND_MAX_DIFF, f"the Firefox viewer's background is {diff:.0f} levels from magenta"
+            presenter.get_by_role("button", name="End broadcast").click()
+            engine_wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
+            errors = viewer.errors()
+            assert not errors, "the Firefox page reported errors:\n" + "\n".join(errors)
+    finally:
+        firefox.close()
 
 
 def test_a_viewer_whose_connection_drops_subscribes_again(janus, server, new_page):
