@@ -1,7 +1,8 @@
 """Share by link in one real Chromium over loopback: a presenter broadcasts its composited picture
 to viewers (who see the chosen background, never the raw room), late joiners get it too, ending
 tells everyone; meetings of three see each other, and one who joined without sound turns the microphone on; bad passcodes, unknown rooms and malformed
-signalling messages are handled without breaking anyone."""
+signalling messages are handled without breaking anyone, and a signal a viewer or participant cannot use (a
+candidate nobody can parse) leaves it watching, its state and LIVE badge unchanged."""
 import io
 import json
 import time
@@ -103,6 +104,54 @@ def test_a_malformed_signalling_message_does_not_break_the_room(server, new_page
     another = new_page(link).page
     wait_until(another, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
     assert presenter.evaluate("window.vbg.share.state") == "live"
+
+
+# On the presenter's page: its link to the viewer sends a candidate no browser can parse, as a buggy or
+# foreign presenter might (the event goes through the page's own icecandidate listener, so through signalling).
+BAD_CANDIDATE_JS = """(() => {
+  const link = [...window.vbg.share.broadcast.viewerLinks.values()][0];
+  const candidate = new RTCIceCandidate({candidate: 'candidate:not a candidate', sdpMid: '0', sdpMLineIndex: 0});
+  link.pc.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', {candidate}));
+})()"""
+
+
+def test_a_signal_the_viewer_cannot_use_leaves_it_watching(server, new_page):
+    presenter, link = present(new_page, server)
+    viewer = new_page(link).page
+    wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
+    viewer.evaluate("""() => {
+      window.badSignals = 0;
+      const add = RTCPeerConnection.prototype.addIceCandidate;
+      RTCPeerConnection.prototype.addIceCandidate = function (candidate) {
+        if (String(candidate?.candidate).includes('not a candidate')) window.badSignals += 1;
+        return add.call(this, candidate);
+      };
+    }""")
+    presenter.evaluate(BAD_CANDIDATE_JS)
+    wait_until(viewer, "window.badSignals === 1", MEDIA_TIMEOUT_S)
+    time.sleep(0.5)  # the rejection settles
+    assert viewer.evaluate("window.vbg.state") == "live"
+    assert viewer.is_visible("#watch-live")  # the LIVE badge stays
+    frames_advance(viewer)
+
+
+def test_a_signal_a_participant_cannot_use_leaves_the_meeting_going(server, new_page):
+    first = new_page(server.url + "meet").page
+    first.get_by_role("button", name="Start a meeting").click()
+    first.wait_for_url("**/meet/*")
+    people = [first, new_page(first.url).page]
+    for person in people:
+        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+        person.get_by_role("button", name="Join meeting").click()
+    for person in people:
+        wait_until(person, "window.vbg.meeting.session.links.size === 1", MEDIA_TIMEOUT_S)
+    peer = people[1].evaluate("[...window.vbg.meeting.grid.tiles.keys()][0]")
+    frames_advance(people[1], f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
+    state = people[1].evaluate("window.vbg.meeting.state")
+    people[0].evaluate(BAD_CANDIDATE_JS.replace("window.vbg.share.broadcast.viewerLinks", "window.vbg.meeting.session.links"))
+    time.sleep(1)  # the signal arrives and its rejection settles
+    assert people[1].evaluate("window.vbg.meeting.state") == state
+    frames_advance(people[1], f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
 
 
 def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new_page):

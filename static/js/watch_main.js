@@ -105,7 +105,9 @@ function startWatching() {
   }
 
   function show(state, detail) {
-    if (state === 'error') return; // a message of ours the server refused: the broadcast goes on
+    // Not states of the connection: a message of ours the server refused, or one signal of the
+    // presenter's this browser could not use (a candidate it cannot parse): the link goes on.
+    if (state === 'error' || state === 'peer-error') return;
     watch.state = state;
     if (state === 'reconnecting' && detail?.blocked) watch.blocked = true;
     if (state === 'live' || state === 'waiting' || FINAL_STATES.has(state)) watch.blocked = false;

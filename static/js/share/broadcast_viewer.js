@@ -15,7 +15,8 @@ export const PRESENTER_DEFAULT_STATE = Object.freeze({ muted: false, cameraOff: 
  *          onStream: (stream: MediaStream) => void, onStatus: (status: string, detail?) => void,
  *          onPresenterState?: (state: {muted: boolean, cameraOff: boolean}) => void}} options
  *   onStatus: connecting | joined | waiting | live | reconnecting | ended | failed | closed; a failed
- *     link's 'reconnecting' comes with {failedLinks, blocked} (failed_links.js)
+ *     link's 'reconnecting' comes with {failedLinks, blocked} (failed_links.js); 'peer-error' (with the
+ *     error) is one signal of the presenter's this browser could not use, not a state: the link goes on
  *   onPresenterState: the presenter paused its camera or muted its microphone, or undid it
  */
 export function watchBroadcast({ signalUrl, room, passcode, iceServers, onStream, onStatus, onPresenterState = () => {} }) {

@@ -80,6 +80,7 @@ export function bindMeetingPanel({ studio, config, message }) {
   }
 
   function onStatus(status, detail) {
+    if (status === 'peer-error') return; // one signal of one participant's this browser could not use
     meeting.state = status;
     if (status === 'failed') {
       const wrongPasscode = detail?.code === 'wrong-passcode';
