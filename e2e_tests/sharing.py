@@ -124,11 +124,12 @@ def sent_audio_once_heard(presenter, timeout_s=MEDIA_TIMEOUT_S) -> dict:
     return sent
 
 
-def audio_arrives(page, connections=VIEWER_CONNECTIONS, timeout_s=MEDIA_TIMEOUT_S):
-    """Wait until CONNECTIONS receive audio packets, and more of them a moment later."""
+def audio_arrives(page, connections=VIEWER_CONNECTIONS, timeout_s=MEDIA_TIMEOUT_S, wait=wait_until):
+    """Wait until CONNECTIONS receive audio packets, and more of them a moment later (WAIT: the wait_until
+    of PAGE's driver: Playwright's by default, e2e_tests.engines' for Firefox and WebKit pages)."""
     packets = _audio_stat_js(connections, "inbound-rtp", "packetsReceived")
-    first = wait_until(page, packets, timeout_s)
-    wait_until(page, f"{packets}.then((count) => count > {first})", timeout_s)
+    first = wait(page, packets, timeout_s)
+    wait(page, f"{packets}.then((count) => count > {first})", timeout_s)
 
 
 def drop_and_rejoin(viewer):

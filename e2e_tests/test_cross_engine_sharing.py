@@ -1,6 +1,6 @@
 """Sharing between engines: a Firefox viewer watches a Chromium presenter, a Chromium viewer watches a
 Firefox presenter, and Chromium and Firefox see each other in one meeting; every picture is the composited
-one (magenta behind the person), never the raw room. A viewer whose network lets no link through is told
+one (magenta behind the person), never the raw room, and the sound arrives both ways. A viewer whose network lets no link through is told
 so (share/failed_links.js), and gets the picture by itself once the network clears.
 
 Debian's firefox-esr, over WebDriver BiDi, headed on a virtual screen (e2e_tests/engines/firefox.py). Firefox
@@ -17,8 +17,8 @@ from e2e_tests.engines.probes import picture as engine_picture
 from e2e_tests.engines.studio import PAGE_TIMEOUT_S, start_studio
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MAGENTA, MEDIA_TIMEOUT_S, background_diff, frames_advance,
-    present, remote_picture, start_camera,
+    BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MAGENTA, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, audio_arrives,
+    background_diff, frames_advance, present, remote_picture, start_camera,
 )
 
 COLOUR_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#ff00ff"}
@@ -76,6 +76,7 @@ def test_firefox_watches_a_chromium_broadcast(firefox, server, new_page, share_c
     wait_until(presenter, "window.vbg.share.viewers === 1", MEDIA_TIMEOUT_S)
     diff = background_diff(engine_picture(viewer, CLIP_SIZE, "#remote"), masks[0])
     assert diff < BACKGROUND_MAX_DIFF, f"the Firefox viewer's background is {diff:.0f} levels from magenta"
+    audio_arrives(viewer, wait=engine_wait_until)  # Chromium's fake microphone, in Opus, to Firefox
     _assert_no_errors(viewer)
     viewer.close()
 
@@ -91,6 +92,7 @@ def test_chromium_watches_a_firefox_broadcast(firefox, server, new_page):
     engine_wait_until(presenter, "window.vbg.share.viewers === 1", MEDIA_TIMEOUT_S)
     share = _colour_share(remote_picture(viewer, "#remote"))
     assert share > COLOUR_SHARE_MIN, f"only {share:.0%} of the Chromium viewer's picture is the chosen colour"
+    audio_arrives(viewer)  # Firefox's fake microphone, to Chromium
     presenter.click("#share-end")
     wait_until(viewer, "window.vbg.state === 'ended'", MEDIA_TIMEOUT_S)
     _assert_no_errors(presenter)
@@ -113,6 +115,8 @@ def test_chromium_and_firefox_see_each_other_in_a_meeting(firefox, server, new_p
     frames_advance(first, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
     peer = other.evaluate("[...window.vbg.meeting.grid.tiles.keys()][0]")
     _engine_frames_advance(other, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
+    audio_arrives(first, MEETING_CONNECTIONS)
+    audio_arrives(other, MEETING_CONNECTIONS, wait=engine_wait_until)
     assert "Firefox person" in first.inner_text("#participant-grid")
     assert "Chromium person" in other.evaluate("document.getElementById('participant-grid').innerText")
     other.click("#meeting-leave")
