@@ -45,6 +45,19 @@ def present(new_page, server, passcode="", settings=None, query="", microphone=T
     return presenter, link
 
 
+def meeting_with_cameras(new_page, server, count):
+    """COUNT pages in one new meeting (the first started it from /meet), each with its camera on (magenta,
+    lowest tier: several pipelines share two cores) and none joined yet."""
+    first = new_page(server.url + "meet").page  # the start page: a GET never creates a room
+    first.get_by_role("button", name="Start a meeting").click()
+    first.wait_for_url("**/meet/*")
+    people = [first, *(new_page(first.url).page for _ in range(count - 1))]
+    # Cameras first, then joining: a pipeline starting while video links already run starves on two cores.
+    for person in people:
+        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+    return people
+
+
 def live_viewers(new_page, presenter, link, count=2):
     """COUNT viewer pages on LINK, each live with its picture moving, and the presenter counting them."""
     viewers = [new_page(link).page for _ in range(count)]

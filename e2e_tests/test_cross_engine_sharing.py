@@ -18,7 +18,7 @@ from e2e_tests.engines.studio import PAGE_TIMEOUT_S, start_studio
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
     BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MAGENTA, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, audio_arrives,
-    background_diff, frames_advance, present, remote_picture, start_camera,
+    background_diff, frames_advance, meeting_with_cameras, present, remote_picture,
 )
 
 COLOUR_SETTINGS = {"resolution": "640x360", "mode": "colour", "colour": "#ff00ff"}
@@ -100,10 +100,7 @@ def test_chromium_watches_a_firefox_broadcast(firefox, server, new_page):
 
 
 def test_chromium_and_firefox_see_each_other_in_a_meeting(firefox, server, new_page):
-    first = new_page(server.url + "meet").page
-    first.get_by_role("button", name="Start a meeting").click()
-    first.wait_for_url("**/meet/*")
-    start_camera(first, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+    first, = meeting_with_cameras(new_page, server, 1)
     other = start_studio(firefox, first.url, COLOUR_SETTINGS)
     first.fill("#meeting-name", "Chromium person")
     first.get_by_role("button", name="Join meeting").click()

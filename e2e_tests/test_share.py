@@ -16,8 +16,8 @@ from e2e_tests.conftest import wait_until
 from e2e_tests.network import LOOPBACK_ONLY
 from e2e_tests.sharing import (
     BACKGROUND_MAX_DIFF, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, PAGE_TIMEOUT_S, audio_arrives, background_diff,
-    drop_and_rejoin, frames_advance, live_viewers, present, received_audio_packets, remote_picture, sends_track_js,
-    start_camera,
+    drop_and_rejoin, frames_advance, live_viewers, meeting_with_cameras, present, received_audio_packets,
+    remote_picture, sends_track_js,
 )
 
 QR_PASSCODE = "blue owl/ü🦉"  # a space, a slash, a 2-byte and a 4-byte character: all must survive the QR code
@@ -136,12 +136,8 @@ def test_a_signal_the_viewer_cannot_use_leaves_it_watching(server, new_page):
 
 
 def test_a_signal_a_participant_cannot_use_leaves_the_meeting_going(server, new_page):
-    first = new_page(server.url + "meet").page
-    first.get_by_role("button", name="Start a meeting").click()
-    first.wait_for_url("**/meet/*")
-    people = [first, new_page(first.url).page]
+    people = meeting_with_cameras(new_page, server, 2)
     for person in people:
-        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
         person.get_by_role("button", name="Join meeting").click()
     for person in people:
         wait_until(person, "window.vbg.meeting.session.links.size === 1", MEDIA_TIMEOUT_S)
@@ -155,14 +151,7 @@ def test_a_signal_a_participant_cannot_use_leaves_the_meeting_going(server, new_
 
 
 def test_meeting_participants_see_each_other_and_a_leaver_disappears(server, new_page):
-    first = new_page(server.url + "meet").page  # the start page: a GET never creates a room
-    first.get_by_role("button", name="Start a meeting").click()
-    first.wait_for_url("**/meet/*")
-    people = [first, new_page(first.url).page, new_page(first.url).page]
-    # Cameras first, then joining: a pipeline starting while video links already run starves on two
-    # cores. Three pipelines and six video links there: the lowest tier keeps up.
-    for person in people:
-        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+    people = meeting_with_cameras(new_page, server, 3)  # three pipelines, six video links: the lowest tier keeps up
     for index, person in enumerate(people):
         person.fill("#meeting-name", f"Person {index + 1}")
         person.get_by_role("button", name="Join meeting").click()
@@ -189,12 +178,8 @@ SILENCE_CHECK_S = 2  # long enough for a few audio packets (20 ms each) to arriv
 
 
 def test_a_participant_who_joined_without_sound_turns_the_microphone_on(server, new_page):
-    first = new_page(server.url + "meet").page
-    first.get_by_role("button", name="Start a meeting").click()
-    first.wait_for_url("**/meet/*")
-    people = [first, new_page(first.url).page]
-    for person in people:
-        start_camera(person, {"mode": "colour", "colour": "#ff00ff"}, query="?quality=lowest")
+    people = meeting_with_cameras(new_page, server, 2)
+    first = people[0]
     first.evaluate("document.getElementById('meeting-microphone').checked = false")
     for index, person in enumerate(people):
         person.fill("#meeting-name", f"Person {index + 1}")
