@@ -68,10 +68,11 @@ def live_viewers(new_page, presenter, link, count=2):
     return viewers
 
 
-def frames_advance(page, counter="window.vbg.framesReceived", frames=FRAMES_ADVANCE, timeout_s=MEDIA_TIMEOUT_S):
-    """Wait until COUNTER (a JS expression) grows by FRAMES."""
+def frames_advance(page, counter="window.vbg.framesReceived", frames=FRAMES_ADVANCE, timeout_s=MEDIA_TIMEOUT_S,
+                   wait=wait_until):
+    """Wait until COUNTER (a JS expression) grows by FRAMES (WAIT: as in audio_arrives)."""
     start = page.evaluate(counter)
-    wait_until(page, f"{counter} > {start + frames}", timeout_s)
+    wait(page, f"{counter} > {start + frames}", timeout_s)
 
 
 def remote_picture(page, selector) -> np.ndarray:

@@ -17,7 +17,7 @@ from e2e_tests.engines.probes import picture as engine_picture
 from e2e_tests.engines.studio import PAGE_TIMEOUT_S, start_studio
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MAGENTA, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, audio_arrives,
+    BACKGROUND_MAX_DIFF, CLIP_SIZE, MAGENTA, MEDIA_TIMEOUT_S, MEETING_CONNECTIONS, audio_arrives,
     background_diff, frames_advance, meeting_with_cameras, present, remote_picture,
 )
 
@@ -52,11 +52,6 @@ def firefox(request, display, media_route):
     engine.close()
 
 
-def _engine_frames_advance(page, counter, timeout_s=MEDIA_TIMEOUT_S):
-    start = page.evaluate(counter)
-    engine_wait_until(page, f"{counter} > {start + FRAMES_ADVANCE}", timeout_s)
-
-
 def _colour_share(picture) -> float:
     return float((np.abs(picture - MAGENTA).max(axis=2) < COLOUR_MAX_DIFF).mean())
 
@@ -72,7 +67,7 @@ def test_firefox_watches_a_chromium_broadcast(firefox, server, new_page, share_c
     presenter, link = present(new_page, server)
     viewer = firefox.open(link)
     engine_wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
-    _engine_frames_advance(viewer, "window.vbg.framesReceived")
+    frames_advance(viewer, wait=engine_wait_until)
     wait_until(presenter, "window.vbg.share.viewers === 1", MEDIA_TIMEOUT_S)
     diff = background_diff(engine_picture(viewer, CLIP_SIZE, "#remote"), masks[0])
     assert diff < BACKGROUND_MAX_DIFF, f"the Firefox viewer's background is {diff:.0f} levels from magenta"
@@ -111,7 +106,7 @@ def test_chromium_and_firefox_see_each_other_in_a_meeting(firefox, server, new_p
     peer = first.evaluate("[...window.vbg.meeting.grid.tiles.keys()][0]")
     frames_advance(first, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
     peer = other.evaluate("[...window.vbg.meeting.grid.tiles.keys()][0]")
-    _engine_frames_advance(other, f"window.vbg.meeting.grid.tiles.get('{peer}').frames")
+    frames_advance(other, f"window.vbg.meeting.grid.tiles.get('{peer}').frames", wait=engine_wait_until)
     audio_arrives(first, MEETING_CONNECTIONS)
     audio_arrives(other, MEETING_CONNECTIONS, wait=engine_wait_until)
     assert "Firefox person" in first.inner_text("#participant-grid")
@@ -138,7 +133,7 @@ def test_a_viewer_whose_network_blocks_the_picture_is_told_so_until_it_clears(fi
     finally:
         add_media_link(default_route=True)
     engine_wait_until(viewer, "window.vbg.state === 'live'", BLOCKED_TIMEOUT_S)
-    _engine_frames_advance(viewer, "window.vbg.framesReceived")
+    frames_advance(viewer, wait=engine_wait_until)
     assert not viewer.evaluate("window.vbg.blocked")
     assert viewer.evaluate("document.getElementById('watch-placeholder').hidden")
     wait_until(presenter, "window.vbg.share.viewers === 1", MEDIA_TIMEOUT_S)

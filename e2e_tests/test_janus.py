@@ -29,7 +29,7 @@ from e2e_tests.engines.probes import picture as engine_picture
 from e2e_tests.janus_process import DIRECT, JANUS, LOG_TAIL_LINES, JanusError, RunningJanus, start_janus
 from e2e_tests.network import LOOPBACK_ONLY, MediaLinkError, add_media_link, remove_media_link
 from e2e_tests.sharing import (
-    BACKGROUND_MAX_DIFF, CLIP_SIZE, FRAMES_ADVANCE, MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, background_diff, drop_and_rejoin,
+    BACKGROUND_MAX_DIFF, CLIP_SIZE, MEDIA_TIMEOUT_S, PAGE_TIMEOUT_S, audio_arrives, background_diff, drop_and_rejoin,
     frames_advance, live_viewers, present, remote_picture, sent_audio_once_heard,
 )
 from tests.server_process import start_server, stop_server
@@ -201,8 +201,7 @@ def test_a_firefox_viewer_watches_through_janus(janus, server, new_page, share_c
             viewer = firefox.open(link)
             engine_wait_until(viewer, "window.vbg.state === 'live'", MEDIA_TIMEOUT_S)
             assert isinstance(viewer.evaluate("window.vbg.viewer.link.feed"), int)  # subscribed at Janus
-            start = viewer.evaluate("window.vbg.framesReceived")
-            engine_wait_until(viewer, f"window.vbg.framesReceived > {start + FRAMES_ADVANCE}", MEDIA_TIMEOUT_S)
+            frames_advance(viewer, wait=engine_wait_until)
             diff = background_diff(engine_picture(viewer, CLIP_SIZE, "#remote"), masks[0])
             assert diff < BACKGROUND_MAX_DIFF, f"the Firefox viewer's background is {diff:.0f} levels from magenta"
             presenter.get_by_role("button", name="End broadcast").click()

@@ -38,3 +38,33 @@ export async function replaceAudio(stream, connections, track) {
   await Promise.all(connections.map((pc) => pc.getTransceivers()
     .find((transceiver) => transceiver.receiver.track.kind === 'audio')?.sender.replaceTrack(track)));
 }
+
+/**
+ * The sound a broadcast or meeting sends: the microphone when WANTED and allowed, else silence in its
+ * place, which a microphone turned on later replaces without renegotiating any link.
+ * @returns {Promise<{blocked: boolean, microphone, silence, track, useMicrophone, stop}>}
+ *   blocked: the microphone was wanted but is blocked or missing (the caller says so).
+ */
+export async function openOutgoingAudio(wanted) {
+  let microphone = wanted ? await openMicrophone() : null;
+  let silence = microphone ? null : silentAudioTrack();
+  return {
+    blocked: wanted && !microphone,
+    get microphone() { return microphone; }, // the microphone's track while it goes out
+    get silence() { return silence; }, // the silent track sent in its place
+    get track() { return microphone ?? silence; }, // what goes out now
+    /** Send TRACK (a microphone) instead of the silence: SEND(track) puts it on every link. */
+    async useMicrophone(track, send) {
+      await send(track);
+      silence?.stop();
+      silence = null;
+      microphone = track;
+    },
+    stop() {
+      microphone?.stop();
+      silence?.stop();
+      microphone = null;
+      silence = null;
+    },
+  };
+}

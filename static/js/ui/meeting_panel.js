@@ -6,7 +6,7 @@ import { socketUrl } from '../share/signalling.js';
 import { roomLink, passcodeFromHash } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
 import { webrtcProblem } from '../share/webrtc_support.js';
-import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
+import { openOutgoingAudio, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { bindMicrophoneOnButton } from './microphone_button.js';
 import { createParticipantGrid } from './participant_grid.js';
@@ -28,8 +28,9 @@ export function bindMeetingPanel({ studio, config, message }) {
   const grid = createParticipantGrid($('participant-grid'), $('participants-empty'));
   const meeting = {
     state: 'idle', session: null, grid,
-    microphone: null, // the microphone's track while it goes out
-    silence: null, // the silent track sent in its place (a microphone turned on later replaces it)
+    audio: null, // openOutgoingAudio's: the microphone, or the silence a microphone turned on later replaces
+    get microphone() { return meeting.audio?.microphone ?? null; },
+    get silence() { return meeting.audio?.silence ?? null; },
   };
   const muteButton = $('meeting-mute');
   const microphoneOnButton = $('meeting-microphone-on');
@@ -107,10 +108,7 @@ export function bindMeetingPanel({ studio, config, message }) {
 
   /** Send the microphone from now on, in place of the silence the meeting was joined with. */
   async function useMicrophone(microphone) {
-    await meeting.session.turnOnAudio(microphone);
-    meeting.silence.stop();
-    meeting.silence = null;
-    meeting.microphone = microphone;
+    await meeting.audio.useMicrophone(microphone, meeting.session.turnOnAudio);
     refreshMicrophone();
   }
 
@@ -119,13 +117,11 @@ export function bindMeetingPanel({ studio, config, message }) {
     if (!stream || unsupported) return;
     joinButton.disabled = true;
     localStorage.setItem(NAME_KEY, nameInput.value.trim());
-    const wanted = $('meeting-microphone').checked;
-    meeting.microphone = wanted ? await openMicrophone() : null;
-    if (wanted && !meeting.microphone) {
+    meeting.audio = await openOutgoingAudio($('meeting-microphone').checked);
+    if (meeting.audio.blocked) {
       message.show('meeting', new UserError('Joined without sound.', 'The microphone is blocked or missing; the others see you but cannot hear you. Allow it for this site, then press "Turn on microphone".'));
     }
-    meeting.silence = meeting.microphone ? null : silentAudioTrack();
-    const sendStream = outgoingStream(stream, meeting.microphone ?? meeting.silence);
+    const sendStream = outgoingStream(stream, meeting.audio.track);
     meeting.session = joinMeeting({
       signalUrl: socketUrl(config.signalUrl),
       room: config.room,
@@ -153,10 +149,8 @@ export function bindMeetingPanel({ studio, config, message }) {
   function leave() {
     meeting.session?.leave();
     meeting.session = null;
-    meeting.microphone?.stop();
-    meeting.microphone = null;
-    meeting.silence?.stop();
-    meeting.silence = null;
+    meeting.audio?.stop();
+    meeting.audio = null;
     grid.clear();
     if (meeting.state !== 'failed' && meeting.state !== 'ended') meeting.state = 'left';
     setLive(false);

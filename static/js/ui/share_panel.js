@@ -7,7 +7,7 @@ import { socketUrl } from '../share/signalling.js';
 import { roomLink, isLoopbackOrigin } from '../share/share_link.js';
 import { UserError } from '../user_error.js';
 import { webrtcProblem } from '../share/webrtc_support.js';
-import { openMicrophone, outgoingStream, silentAudioTrack } from '../share/microphone.js';
+import { openOutgoingAudio, outgoingStream } from '../share/microphone.js';
 import { bindCopyButton } from './copy_button.js';
 import { bindMicrophoneOnButton } from './microphone_button.js';
 import { publishDiagnostics } from '../diagnostics.js';
@@ -80,8 +80,9 @@ export function bindSharePanel({ studio, config, message }) {
   const liveBadge = createLiveBadge();
   const share = {
     state: 'idle', room: null, link: null, viewers: 0, broadcast: null, passcode: '',
-    microphone: null, // the microphone's track while it goes out
-    silence: null, // the silent track sent in its place (a microphone turned on later replaces it)
+    audio: null, // openOutgoingAudio's: the microphone, or the silence a microphone turned on later replaces
+    get microphone() { return share.audio?.microphone ?? null; },
+    get silence() { return share.audio?.silence ?? null; },
     muted: false, cameraOff: false, // what viewers are told
   };
   publishDiagnostics({ share });
@@ -116,10 +117,7 @@ export function bindSharePanel({ studio, config, message }) {
 
   /** Send the microphone from now on, in place of the silence the broadcast started with. */
   async function useMicrophone(microphone) {
-    await share.broadcast.replaceAudio(microphone);
-    share.silence.stop();
-    share.silence = null;
-    share.microphone = microphone;
+    await share.audio.useMicrophone(microphone, share.broadcast.replaceAudio);
     setMuted(false);
   }
 
@@ -176,12 +174,11 @@ export function bindSharePanel({ studio, config, message }) {
       room.passcode ??= typed;
       sessionStorage.setItem(RESUME_KEY, JSON.stringify(room));
       share.passcode = room.passcode;
-      share.microphone = $('share-microphone').checked ? await openMicrophone() : null;
-      if ($('share-microphone').checked && !share.microphone) {
+      share.audio = await openOutgoingAudio($('share-microphone').checked);
+      if (share.audio.blocked) {
         message.show('share', new UserError('Sharing without sound.', 'The microphone is blocked or missing; viewers see the picture only. Allow it for this site, then press "Turn on microphone".'));
       }
-      share.silence = share.microphone ? null : silentAudioTrack();
-      const sendStream = outgoingStream(stream, share.microphone ?? share.silence);
+      const sendStream = outgoingStream(stream, share.audio.track);
       Object.assign(share, { room: room.room, url: room.url, viewers: 0, muted: !share.microphone, cameraOff: !studio.running });
       share.broadcast = (config.sfu === 'janus' ? startJanusBroadcast : startBroadcast)({
         signalUrl: socketUrl(config.signalUrl),
@@ -207,9 +204,8 @@ export function bindSharePanel({ studio, config, message }) {
       refreshLive();
     } catch (error) {
       share.state = 'idle';
-      share.microphone?.stop();
-      share.silence?.stop();
-      Object.assign(share, { microphone: null, silence: null });
+      share.audio?.stop();
+      share.audio = null;
       message.show('share', error);
     } finally {
       refreshStartButton(studio.running);
@@ -232,10 +228,8 @@ export function bindSharePanel({ studio, config, message }) {
     startButton.textContent = 'Share by link';
     share.broadcast?.end();
     share.broadcast = null;
-    share.microphone?.stop();
-    share.microphone = null;
-    share.silence?.stop();
-    share.silence = null;
+    share.audio?.stop();
+    share.audio = null;
     share.state = 'idle';
     share.room = null;
     refreshLive();
